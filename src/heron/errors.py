@@ -1,0 +1,62 @@
+"""Heron's exceptions, one tree so callers can catch what they mean.
+
+    HeronError
+    ├── ConfigError            bad settings or arguments (names the setting)
+    ├── ValidationError        a record or request broke a documented limit (names the field)
+    │   └── PayloadError       the request as a whole is unreadable (JSON, protobuf, gzip, UTF-8)
+    ├── AuthError              missing or wrong API key
+    ├── OverloadedError        the server sheds load; retry after ``retry_after`` seconds
+    └── StoreError             the storage backend failed
+        └── UnknownKeyError    a registry lookup failed; the message lists the valid keys
+"""
+
+from __future__ import annotations
+
+
+class HeronError(Exception):
+    """Base of every error Heron raises on purpose."""
+
+
+class ConfigError(HeronError):
+    """A setting or argument is invalid."""
+
+
+class ValidationError(HeronError):
+    """A record broke a documented limit; ``field`` names where."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class PayloadError(ValidationError):
+    """The request body cannot be read at all."""
+
+
+class AuthError(HeronError):
+    """The API key is missing, unknown, or lacks the needed scope."""
+
+
+class OverloadedError(HeronError):
+    """The server is shedding load; the client should retry later."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StoreError(HeronError):
+    """The storage backend failed."""
+
+
+class UnknownKeyError(StoreError, KeyError):
+    """A registry lookup failed."""
+
+    def __init__(self, kind: str, key: str, valid: list[str]) -> None:
+        super().__init__(f"unknown {kind} {key!r}; valid: {', '.join(sorted(valid))}")
+        self.key = key
+        self.valid = valid
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])

@@ -1,0 +1,108 @@
+"""The records Heron stores: an Interaction is one LLM call, Feedback refers to one.
+
+These are msgspec Structs so the same definition validates the HTTP boundary
+(msgspec error messages name the field path and the limit) and encodes the
+write-ahead log. After :func:`heron.schema.normalize.normalize_interaction`,
+``start_time``/``end_time`` are float epoch seconds (UTC) and every derived
+field (id, latency, status) is filled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from heron.schema import limits as L
+
+Id = Annotated[str, msgspec.Meta(max_length=L.MAX_ID_CHARS)]
+Text = Annotated[str, msgspec.Meta(max_length=L.MAX_TEXT_CHARS)]
+Tokens = Annotated[int, msgspec.Meta(ge=0, le=L.MAX_TOKENS)]
+Millis = Annotated[float, msgspec.Meta(ge=0, le=L.MAX_LATENCY_MS)]
+Timestamp = datetime | float
+"""ISO 8601 string (naive means UTC) or epoch seconds."""
+TagValue = Annotated[str, msgspec.Meta(max_length=L.MAX_TAG_VALUE_CHARS)]
+Tags = Annotated[dict[Id, TagValue], msgspec.Meta(max_length=L.MAX_TAGS)]
+
+Status = Literal["ok", "error"]
+
+
+class Message(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One chat message. ``content`` may be OpenAI-style parts; it is flattened to text."""
+
+    role: Id
+    content: Text | list[Any] | None = None
+    name: Id | None = None
+
+
+class Interaction(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One LLM call. Only ``model`` and ``start_time`` are required."""
+
+    model: Id
+    start_time: Timestamp
+    id: Id | None = None
+    project: Id | None = None
+    """Set by the server from the API key; a value sent by a client is ignored."""
+    conversation_id: Id | None = None
+    user_id: Id | None = None
+    end_time: Timestamp | None = None
+    provider: Id | None = None
+    operation: Id | None = None
+    """e.g. ``chat``, ``text_completion``, ``embeddings`` (gen_ai.operation.name)."""
+    app_version: Id | None = None
+    prompt_version: Id | None = None
+    rag_sources: Annotated[list[Id], msgspec.Meta(max_length=L.MAX_RAG_SOURCES)] = []
+    experiment: Id | None = None
+    variant: Id | None = None
+    input: Annotated[list[Message], msgspec.Meta(max_length=L.MAX_MESSAGES)] = []
+    output: Text | None = None
+    latency_ms: Millis | None = None
+    ttft_ms: Millis | None = None
+    input_tokens: Tokens | None = None
+    output_tokens: Tokens | None = None
+    cached_tokens: Tokens | None = None
+    reasoning_tokens: Tokens | None = None
+    status: Status | None = None
+    """Derived from ``error_type`` when absent."""
+    error_type: Id | None = None
+    error_message: Text | None = None
+    finish_reason: Id | None = None
+    trace_id: Id | None = None
+    span_id: Id | None = None
+    tags: Tags = {}
+
+
+Thumbs = Literal["up", "down"]
+
+
+class Feedback(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Explicit feedback or a late ground-truth label on one interaction."""
+
+    interaction_id: Id
+    id: Id | None = None
+    project: Id | None = None
+    time: Timestamp | None = None
+    """Defaults to the server's receive time."""
+    thumbs: Thumbs | None = None
+    rating: Annotated[float, msgspec.Meta(ge=0, le=L.MAX_RATING)] | None = None
+    comment: Text | None = None
+    label: Text | None = None
+    """Ground truth, possibly arriving long after the interaction."""
+    source: Id = "user"
+    """``user``, ``annotator``, ``ground_truth``, ``evaluator``..."""
+    user_id: Id | None = None
+    conversation_id: Id | None = None
+    tags: Tags = {}
+
+
+class InteractionBatch(msgspec.Struct):
+    """The body of ``POST /v1/interactions``; items are decoded one by one."""
+
+    interactions: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=L.MAX_BATCH_ITEMS)]
+
+
+class FeedbackBatch(msgspec.Struct):
+    """The body of ``POST /v1/feedback``."""
+
+    feedback: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=L.MAX_BATCH_ITEMS)]

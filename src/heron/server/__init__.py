@@ -1,0 +1,1 @@
+"""The Heron server: the one place that picks concrete backends; nothing imports it."""

@@ -1,0 +1,1 @@
+"""The read API: interactions, conversations and metrics, with an OpenAPI document."""

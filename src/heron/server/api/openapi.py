@@ -1,0 +1,137 @@
+"""The OpenAPI 3.1 document of Heron's HTTP API, built from the same limits and names the code uses."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+
+from heron.schema import limits as L
+from heron.schema.records import Feedback, Interaction
+from heron.store.base import DIMENSIONS, METRICS
+
+_TIME_PARAMS: list[dict[str, Any]] = [
+    {"name": "start", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601, epoch seconds, or a duration ago (24h)."},
+    {"name": "end", "in": "query", "schema": {"type": "string"}, "description": "Exclusive; same forms as start."},
+    {"name": "since", "in": "query", "schema": {"type": "string"}, "description": "Duration, e.g. 15m, 24h, 7d (instead of start)."},
+]
+_FILTER_PARAMS: list[dict[str, Any]] = [
+    {"name": d, "in": "query", "schema": {"type": "string"}, "description": f"Only rows whose {d} equals this."} for d in DIMENSIONS
+] + [
+    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 1000}, "description": "Case-insensitive text search in input and output."},
+]
+_ERROR = {"description": "Error naming the field and the limit", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_INGEST_RESULT = {
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}},
+}
+
+
+def _ingest(kind: str, schema: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": f"Ingest a batch of {kind}",
+            "description": (
+                f"At most {L.MAX_BATCH_ITEMS} items and {L.MAX_BODY_BYTES} bytes (also after gzip/deflate decompression). "
+                "Good items are stored even when others are rejected. A 2xx means the accepted items are on disk."
+            ),
+            "security": [{"writeKey": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object", "required": [kind], "properties": {kind: {"type": "array", "maxItems": L.MAX_BATCH_ITEMS, "items": {"$ref": f"#/components/schemas/{schema}"}}}}}},
+            },
+            "responses": {
+                "200": {"description": "All items accepted", **_INGEST_RESULT},
+                "207": {"description": "Some items rejected; the others accepted", **_INGEST_RESULT},
+                "400": {"description": "Every item rejected, or the body is malformed", **_INGEST_RESULT},
+                "401": _ERROR,
+                "403": _ERROR,
+                "413": _ERROR,
+                "429": {"description": "Too many concurrent requests; see Retry-After"},
+                "503": {"description": "Ingest backlog full; see Retry-After"},
+            },
+        }
+    }
+
+
+def _get(summary: str, parameters: list[dict[str, Any]], schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "security": [{"readKey": []}],
+            "parameters": parameters,
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}, "400": _ERROR, "401": _ERROR, "403": _ERROR},
+        }
+    }
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    (interaction, feedback), components = msgspec.json.schema_components([Interaction, Feedback], ref_template="#/components/schemas/{name}")
+    del interaction, feedback
+    components.update(
+        {
+            "Error": {"type": "object", "properties": {"error": {"type": "string"}, "field": {"type": "string"}}},
+            "IngestResult": {
+                "type": "object",
+                "properties": {
+                    "accepted": {"type": "integer"},
+                    "rejected": {"type": "array", "items": {"type": "object", "properties": {"index": {"type": "integer"}, "field": {"type": "string"}, "error": {"type": "string"}}}},
+                },
+            },
+        }
+    )
+    metric_params = _TIME_PARAMS + _FILTER_PARAMS + [
+        {"name": "bucket", "in": "query", "schema": {"enum": ["minute", "hour", "day"]}},
+        {"name": "group_by", "in": "query", "schema": {"type": "string"}, "description": f"One of {', '.join(DIMENSIONS)} or tag.<key>."},
+        {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": f"Comma-separated subset of {', '.join(METRICS)}."},
+    ]
+    page = {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}}
+    series = {"type": "object", "properties": {"bucket": {"type": "string"}, "group_by": {"type": ["string", "null"]}, "series": {"type": "array", "items": {"type": "object"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Heron API", "version": "0.1.0", "description": "Ingest LLM interactions and query them."},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "writeKey": {"type": "http", "scheme": "bearer", "description": "A project's write key."},
+                "readKey": {"type": "http", "scheme": "bearer", "description": "A project's read key."},
+            },
+        },
+        "paths": {
+            "/v1/interactions": {
+                **_ingest("interactions", "Interaction"),
+                **_get(
+                    "List interactions, newest first",
+                    _TIME_PARAMS + _FILTER_PARAMS + [
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    page,
+                ),
+            },
+            "/v1/feedback": _ingest("feedback", "Feedback"),
+            "/v1/traces": {
+                "post": {
+                    "summary": "OTLP/HTTP traces (protobuf or JSON); gen_ai.* and OpenInference spans become interactions",
+                    "security": [{"writeKey": []}],
+                    "requestBody": {"content": {"application/x-protobuf": {}, "application/json": {}}},
+                    "responses": {"200": {"description": "ExportTraceServiceResponse, with partial_success for rejected spans"}},
+                }
+            },
+            "/v1/interactions/{interaction_id}": _get(
+                "One interaction with its feedback",
+                [{"name": "interaction_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                {"type": "object"},
+            ),
+            "/v1/conversations/{conversation_id}": _get(
+                "One conversation's interactions in order, each with its feedback",
+                [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                {"type": "object"},
+            ),
+            "/v1/metrics": _get("Time-bucketed metrics, optionally grouped by a dimension", metric_params, series),
+            "/v1/metrics/users": _get("Distinct users per bucket", _TIME_PARAMS + _FILTER_PARAMS + metric_params[-3:-1], series),
+            "/v1/status": _get("Ingest pipeline state and stored count", [], {"type": "object"}),
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "OK"}}}},
+        },
+    }

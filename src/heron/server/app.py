@@ -1,0 +1,113 @@
+"""Wiring only: settings → store, write-ahead log, ingest pipeline, key ring → routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from heron.server.api import routes as api_routes
+from heron.server.api.openapi import openapi_document
+from heron.server.auth import KeyRing
+from heron.server.context import Services, authenticate, services
+from heron.server.ingest import routes as ingest_routes
+from heron.server.ingest.pipeline import IngestPipeline
+from heron.server.ingest.wal import WriteAheadLog
+from heron.server.responses import error_response, json_response
+from heron.server.settings import Settings
+from heron.errors import HeronError
+from heron.store.base import Store
+
+log = logging.getLogger("heron.server")
+
+
+def open_store(settings: Settings) -> Store:
+    from heron.store.duckdb import DuckDBStore
+
+    return DuckDBStore(settings.data_dir / "heron.duckdb", memory_limit=settings.duckdb_memory)
+
+
+async def healthz(request: Request) -> Response:
+    svc = services(request)
+    return json_response({"status": "ok", "uptime_s": round(time.time() - svc.started, 3)})
+
+
+async def status(request: Request) -> Response:
+    try:
+        principal = authenticate(request, "read")
+    except HeronError as exc:
+        return error_response(exc)
+    svc = services(request)
+    stats = svc.pipeline.stats
+    return json_response(
+        {
+            "project": principal.project,
+            "stored_interactions": svc.store.count(principal.project),
+            "ingest": {
+                "pending": svc.pipeline.pending,
+                "accepted_interactions": stats.accepted_interactions,
+                "accepted_feedback": stats.accepted_feedback,
+                "stored_records": stats.stored_records,
+                "wal_commits": stats.wal_commits,
+                "store_writes": stats.store_writes,
+                "store_errors": stats.store_errors,
+                "overloaded": stats.overloaded,
+                "rejected_items": svc.rejected_items,
+                "rejected_requests": svc.rejected_requests,
+            },
+            "uptime_s": round(time.time() - svc.started, 3),
+        }
+    )
+
+
+async def openapi(request: Request) -> Response:
+    return json_response(openapi_document())
+
+
+async def home(request: Request) -> Response:
+    return HTMLResponse(
+        "<!doctype html><title>Heron</title><h1>Heron</h1>"
+        "<p>LLM monitoring server. API: <a href='/openapi.json'>/openapi.json</a>, "
+        "health: <a href='/healthz'>/healthz</a>.</p>"
+    )
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app; its lifespan opens the store, replays the log and starts the writer."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = open_store(settings)
+        wal = WriteAheadLog(settings.data_dir / "wal", fsync=settings.fsync)
+        pipeline = IngestPipeline(store, wal, max_pending=settings.max_pending)
+        pipeline.start()
+        app.state.services = Services(
+            settings=settings,
+            store=store,
+            pipeline=pipeline,
+            keys=KeyRing(settings.data_dir / "keys.json"),
+            inflight=asyncio.Semaphore(settings.max_inflight),
+        )
+        try:
+            yield
+        finally:
+            pipeline.close()
+            store.close()
+
+    routes = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        Route("/v1/status", status),
+        Route("/openapi.json", openapi),
+        *ingest_routes.routes,
+        *api_routes.routes,
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,41 @@
+"""What request handlers share: the store, the ingest pipeline, the key ring."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from heron.server.auth import KeyRing, Principal, Scope
+from heron.server.ingest.pipeline import IngestPipeline
+from heron.server.settings import Settings
+from heron.store.base import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    pipeline: IngestPipeline
+    keys: KeyRing
+    inflight: asyncio.Semaphore
+    started: float = field(default_factory=time.time)
+    rejected_items: int = 0
+    rejected_requests: int = 0
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def api_key(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header and header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.headers.get("x-heron-api-key") or request.query_params.get("api_key")
+
+
+def authenticate(request: Request, scope: Scope) -> Principal:
+    return services(request).keys.authenticate(api_key(request), scope)

@@ -1,0 +1,1 @@
+"""Ingest: request decoding, the write-ahead log and the single store writer."""

@@ -1,0 +1,134 @@
+"""Ingest endpoints: batch JSON for interactions and feedback, and OTLP/HTTP traces.
+
+Each handler authenticates first, bounds concurrency and size, decodes off
+the event loop, and answers only after the accepted records are durable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from heron.errors import HeronError, OverloadedError
+from heron.schema import otlp
+from heron.server.context import authenticate, services
+from heron.server.ingest.body import decompress, read_body
+from heron.server.ingest.decode import Decoded, decode_feedback, decode_interactions
+from heron.server.ingest.pipeline import encode_frame
+from heron.server.responses import error_response, json_response
+
+
+async def _ingest(request: Request, decode: Callable[..., Decoded], kind: str) -> Response:
+    svc = services(request)
+    try:
+        principal = authenticate(request, "write")
+        if svc.inflight.locked():
+            svc.rejected_requests += 1
+            return json_response({"error": "too many concurrent ingest requests; retry later"}, 429, {"Retry-After": "1"})
+        async with svc.inflight:
+            body = await read_body(request)
+
+            def work() -> tuple[Decoded, bytes]:
+                data = decompress(body, request.headers.get("content-encoding"))
+                decoded = decode(data, project=principal.project, now=time.time())
+                if not decoded.items:
+                    return decoded, b""
+                if kind == "interactions":
+                    return decoded, encode_frame(decoded.items, [])
+                return decoded, encode_frame([], decoded.items)
+
+            decoded, payload = await to_thread.run_sync(work)
+            if decoded.items:
+                interactions = decoded.items if kind == "interactions" else []
+                feedback = decoded.items if kind == "feedback" else []
+                await svc.pipeline.submit(payload, interactions, feedback)
+    except HeronError as exc:
+        svc.rejected_requests += 1
+        return error_response(exc)
+    svc.rejected_items += len(decoded.rejected)
+    result: dict[str, Any] = {"accepted": len(decoded.items), "rejected": decoded.rejected}
+    if not decoded.rejected:
+        return json_response(result, 200)
+    return json_response(result, 207 if decoded.items else 400)
+
+
+async def ingest_interactions(request: Request) -> Response:
+    return await _ingest(request, decode_interactions, "interactions")
+
+
+async def ingest_feedback(request: Request) -> Response:
+    return await _ingest(request, decode_feedback, "feedback")
+
+
+async def ingest_traces(request: Request) -> Response:
+    """OTLP/HTTP ``/v1/traces``: protobuf or JSON, answered in the same encoding."""
+    svc = services(request)
+    content_type = (request.headers.get("content-type") or "application/x-protobuf").split(";")[0].strip().lower()
+    as_json = content_type == "application/json"
+    try:
+        principal = authenticate(request, "write")
+        if svc.inflight.locked():
+            svc.rejected_requests += 1
+            return _otlp_error("too many concurrent ingest requests; retry later", 429, as_json, {"Retry-After": "1"})
+        async with svc.inflight:
+            body = await read_body(request)
+
+            def work() -> tuple[otlp.OtlpResult, bytes]:
+                data = decompress(body, request.headers.get("content-encoding"))
+                message = otlp.decode_request(data, content_type)
+                result = otlp.spans_to_interactions(message, project=principal.project, now=time.time())
+                payload = encode_frame(result.interactions, []) if result.interactions else b""
+                return result, payload
+
+            result, payload = await to_thread.run_sync(work)
+            if result.interactions:
+                await svc.pipeline.submit(payload, result.interactions, [])
+    except OverloadedError as exc:
+        svc.rejected_requests += 1
+        return _otlp_error(str(exc), 503, as_json, {"Retry-After": f"{max(1, round(exc.retry_after))}"})
+    except HeronError as exc:
+        svc.rejected_requests += 1
+        response = error_response(exc)
+        return _otlp_error(response.body.decode(), response.status_code, as_json, None)
+    svc.rejected_items += len(result.rejected)
+    return _otlp_success(result, as_json)
+
+
+def _otlp_success(result: otlp.OtlpResult, as_json: bool) -> Response:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+    message = ExportTraceServiceResponse()
+    if result.rejected:
+        message.partial_success.rejected_spans = len(result.rejected)
+        message.partial_success.error_message = "; ".join(f"span {i}: {why}" for i, why in result.rejected[:20])
+    if as_json:
+        body: dict[str, Any] = {}
+        if result.rejected:
+            body["partialSuccess"] = {
+                "rejectedSpans": str(len(result.rejected)),
+                "errorMessage": message.partial_success.error_message,
+            }
+        return json_response(body)
+    return Response(message.SerializeToString(), media_type="application/x-protobuf")
+
+
+def _otlp_error(text: str, status: int, as_json: bool, headers: dict[str, str] | None) -> Response:
+    """OTLP errors carry a google.rpc.Status; JSON clients get the same as JSON."""
+    if as_json:
+        return json_response({"code": status, "message": text}, status, headers)
+    from google.rpc.status_pb2 import Status
+
+    return Response(Status(code=status, message=text).SerializeToString(), status, headers, "application/x-protobuf")
+
+
+routes = [
+    Route("/v1/interactions", ingest_interactions, methods=["POST"]),
+    Route("/v1/feedback", ingest_feedback, methods=["POST"]),
+    Route("/v1/traces", ingest_traces, methods=["POST"]),
+]

@@ -1,0 +1,31 @@
+"""JSON responses and the mapping from Heron's errors to HTTP status codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.responses import Response
+
+from heron.errors import AuthError, HeronError, OverloadedError, PayloadError, ValidationError
+from heron.server.ingest.body import TooLarge
+
+_encode = msgspec.json.Encoder().encode
+
+
+def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(_encode(content), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(exc: HeronError) -> Response:
+    """One place decides status codes: 400 bad input, 401/403 auth, 413 size, 429/503 load."""
+    if isinstance(exc, TooLarge):
+        return json_response({"error": str(exc), "field": exc.field}, 413)
+    if isinstance(exc, (PayloadError, ValidationError)):
+        return json_response({"error": str(exc), "field": exc.field}, 400)
+    if isinstance(exc, AuthError):
+        status = 403 if "needs a" in str(exc) else 401
+        return json_response({"error": str(exc)}, status, {"WWW-Authenticate": "Bearer"} if status == 401 else None)
+    if isinstance(exc, OverloadedError):
+        return json_response({"error": str(exc)}, 503, {"Retry-After": f"{max(1, round(exc.retry_after))}"})
+    return json_response({"error": str(exc)}, 500)

@@ -1,0 +1,62 @@
+"""Server settings. Resolution: argument, then environment variable, then default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from heron.errors import ConfigError
+
+ENVIRONMENT: dict[str, str] = {
+    "HERON_DATA_DIR": "Directory of the store, the write-ahead log and keys.json (default: ./heron-data).",
+    "HERON_HOST": "Interface to listen on (default: 127.0.0.1).",
+    "HERON_PORT": "Port to listen on (default: 8787).",
+    "HERON_MAX_PENDING": "Records accepted but not yet stored before ingest answers 503 (default: 500000).",
+    "HERON_MAX_INFLIGHT": "Concurrent ingest requests before ingest answers 429 (default: 64).",
+    "HERON_DUCKDB_MEMORY": "DuckDB memory limit, e.g. '4GB' (default: DuckDB's own, 80% of RAM).",
+    "HERON_FSYNC": "'0' turns off fsync of the write-ahead log: faster, loses acknowledged data on power loss (default: 1).",
+}
+"""Every environment variable the server reads, with its meaning (docs/configuration.md lists the same)."""
+
+
+def _env(name: str, default: str) -> str:
+    assert name in ENVIRONMENT, name
+    return os.environ.get(name, default)
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8787
+    max_pending: int = 500_000
+    max_inflight: int = 64
+    duckdb_memory: str | None = None
+    fsync: bool = True
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> Settings:
+        return cls(
+            data_dir=Path(data_dir or _env("HERON_DATA_DIR", "heron-data")).resolve(),
+            host=host or _env("HERON_HOST", "127.0.0.1"),
+            port=port if port is not None else _int("HERON_PORT", 8787),
+            max_pending=_int("HERON_MAX_PENDING", 500_000),
+            max_inflight=_int("HERON_MAX_INFLIGHT", 64),
+            duckdb_memory=_env("HERON_DUCKDB_MEMORY", "") or None,
+            fsync=_env("HERON_FSYNC", "1") != "0",
+        )

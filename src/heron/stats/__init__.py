@@ -1,0 +1,1 @@
+"""Statistics cores: arrays and floats in, results out; imports nothing of Heron."""

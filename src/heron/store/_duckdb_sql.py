@@ -1,0 +1,300 @@
+"""SQL for the DuckDB store's reads, and the row shapes the API returns.
+
+Metric queries read the hourly rollups when they can (hour/day buckets, a
+rollup dimension, at most one equality filter on that same dimension) and scan
+raw rows otherwise; both paths return the same row shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+
+from heron.errors import ValidationError
+from heron.stats import sketch
+from heron.store.base import (
+    BUCKET_SECONDS,
+    DIMENSIONS,
+    METRICS,
+    ROLLUP_DIMENSIONS,
+    Filters,
+    InteractionQuery,
+    MetricsQuery,
+    UsersQuery,
+)
+
+QUANTILES = (0.5, 0.9, 0.95, 0.99)
+_Q_NAMES = ("p50", "p90", "p95", "p99")
+
+
+def _naive(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def fetch_dicts(result: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
+
+
+# -- filters -------------------------------------------------------------------
+
+
+def dimension_sql(dim: str, params: list[Any]) -> str:
+    """A SQL expression for a dimension; ``tag.<key>`` reads the tags map."""
+    if dim.startswith("tag."):
+        params.append(dim[4:])
+        return "tags[?]"
+    if dim == "rag_source":
+        return "rag_source"
+    if dim in DIMENSIONS:
+        return dim
+    raise ValidationError("group_by" if not params else "filter", f"unknown dimension {dim!r}; valid: {', '.join(DIMENSIONS)}, tag.<key>")
+
+
+def where(project: str, filters: Filters, params: list[Any]) -> str:
+    clauses = ["project = ?"]
+    params.append(project)
+    if filters.start is not None:
+        clauses.append("start_time >= ?")
+        params.append(_naive(filters.start))
+    if filters.end is not None:
+        clauses.append("start_time < ?")
+        params.append(_naive(filters.end))
+    for dim, value in filters.equals:
+        if dim == "rag_source":
+            clauses.append("list_contains(rag_sources, ?)")
+            params.append(value)
+        else:
+            expr = dimension_sql(dim, params)
+            clauses.append(f"{expr} = ?")
+            params.append(value)
+    if filters.text:
+        clauses.append("(contains(lower(input), ?) OR contains(lower(output), ?))")
+        needle = filters.text.lower()
+        params.extend([needle, needle])
+    return " AND ".join(clauses)
+
+
+# -- listing -------------------------------------------------------------------
+
+
+def encode_cursor(row: dict[str, Any]) -> str:
+    start: datetime = row["start_time"]
+    micros = round(start.replace(tzinfo=timezone.utc).timestamp() * 1_000_000)
+    raw = json.dumps([micros, row["id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        micros, ident = json.loads(raw)
+        return datetime(1970, 1, 1) + timedelta(microseconds=int(micros)), str(ident)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("cursor", "is not a cursor returned by this API") from exc
+
+
+def list_interactions(query: InteractionQuery) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    clause = where(query.project, query.filters, params)
+    if query.cursor:
+        ts, ident = decode_cursor(query.cursor)
+        clause += " AND (start_time < ? OR (start_time = ? AND id < ?))"
+        params.extend([ts, ts, ident])
+    params.append(query.limit + 1)
+    return (
+        f"SELECT * EXCLUDE (project) FROM interactions WHERE {clause} ORDER BY start_time DESC, id DESC LIMIT ?",
+        params,
+    )
+
+
+def interaction_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _aware(v) for k, v in row.items() if k != "project"}
+    text = out.get("input")
+    out["input"] = msgspec.json.decode(text) if text else []
+    out["tags"] = out.get("tags") or {}
+    out["rag_sources"] = out.get("rag_sources") or []
+    return out
+
+
+def feedback_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _aware(v) for k, v in row.items()}
+    out["tags"] = out.get("tags") or {}
+    return out
+
+
+# -- metrics -------------------------------------------------------------------
+
+
+def _check_metrics(metrics: tuple[str, ...]) -> None:
+    for name in metrics:
+        if name not in METRICS:
+            raise ValidationError("metrics", f"unknown metric {name!r}; valid: {', '.join(METRICS)}")
+
+
+def rollup_plan(group_by: str | None, filters: Filters, bucket: str) -> tuple[str, str | None] | None:
+    """(dimension, value filter) to read from the rollups, or None to scan raw rows."""
+    if bucket == "minute" or filters.text:
+        return None
+    if group_by is not None and group_by not in ROLLUP_DIMENSIONS:
+        return None
+    if not filters.equals:
+        return (group_by or "", None)
+    if len(filters.equals) == 1:
+        dim, value = filters.equals[0]
+        if dim in ROLLUP_DIMENSIONS and group_by in (None, dim):
+            return (dim, value)
+    return None
+
+
+def metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
+    _check_metrics(query.metrics)
+    if query.bucket not in BUCKET_SECONDS:
+        raise ValidationError("bucket", f"must be one of {', '.join(BUCKET_SECONDS)}")
+    plan = rollup_plan(query.group_by, query.filters, query.bucket)
+    if plan is not None:
+        return _rollup_metrics(query, *plan)
+    return _raw_metrics(query)
+
+
+def _hour_range(start: float, end: float) -> tuple[datetime, datetime]:
+    return _naive(math.floor(start / 3600) * 3600), _naive(math.ceil(end / 3600) * 3600)
+
+
+def _rollup_metrics(query: MetricsQuery, dim: str, value: str | None) -> tuple[str, list[Any]]:
+    lo, hi = _hour_range(query.start, query.end)
+    cond = "project = ? AND dim = ? AND hour >= ? AND hour < ?"
+    base: list[Any] = [query.project, dim, lo, hi]
+    if value is not None:
+        cond += " AND value = ?"
+        base.append(value)
+    group = "value" if query.group_by else "NULL"
+    # Like numpy's linear method: interpolate between the items at floor(rank) and floor(rank) + 1.
+    pick = ", ".join(
+        f"min(bucket) FILTER (WHERE metric = {m} AND cum > floor({q} * (tot - 1))) AS {name}_{qn}_lo, "
+        f"min(bucket) FILTER (WHERE metric = {m} AND cum > floor({q} * (tot - 1)) + 1) AS {name}_{qn}_hi"
+        for m, name in ((0, "latency"), (1, "ttft"))
+        for q, qn in zip(QUANTILES, _Q_NAMES)
+    )
+    pick += ", " + ", ".join(f"max(tot) FILTER (WHERE metric = {m}) AS {name}_n" for m, name in ((0, "latency"), (1, "ttft")))
+    values = ", ".join(
+        _interpolate(f"p.{name}_{qn}_lo", f"p.{name}_{qn}_hi", f"{q} * (p.{name}_n - 1)") + f" AS {name}_{qn}"
+        for name in ("latency", "ttft")
+        for q, qn in zip(QUANTILES, _Q_NAMES)
+    )
+    statement = f"""
+    WITH c AS (
+        SELECT date_trunc('{query.bucket}', hour) AS t, {group} AS g, sum(n) AS count, sum(errors) AS errors,
+               sum(latency_sum) AS ls, sum(latency_n) AS ln,
+               sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+               sum(cached_tokens) AS cached_tokens, sum(reasoning_tokens) AS reasoning_tokens
+        FROM rollup_hour WHERE {cond} GROUP BY 1, 2
+    ), h AS (
+        SELECT date_trunc('{query.bucket}', hour) AS t, {group} AS g, metric, bucket, sum(n) AS n
+        FROM rollup_hour_hist WHERE {cond} GROUP BY ALL
+    ), r AS (
+        SELECT t, g, metric, bucket,
+               sum(n) OVER (PARTITION BY t, g, metric ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
+               sum(n) OVER (PARTITION BY t, g, metric) AS tot
+        FROM h
+    ), p AS (SELECT t, g, {pick} FROM r GROUP BY t, g)
+    SELECT c.t, c.g AS "group", c.count, c.errors, c.errors / c.count AS error_rate,
+           c.ls / nullif(c.ln, 0) AS latency_avg, {values},
+           c.input_tokens, c.output_tokens, c.cached_tokens, c.reasoning_tokens
+    FROM c LEFT JOIN p ON c.t = p.t AND c.g IS NOT DISTINCT FROM p.g
+    ORDER BY c.t, c.g
+    """
+    return statement, base + base
+
+
+def _interpolate(lo: str, hi: str, rank: str) -> str:
+    low = sketch.sql_value(lo)
+    high = sketch.sql_value(f"coalesce({hi}, {lo})")
+    return f"({low} + ({rank} - floor({rank})) * ({high} - {low}))"
+
+
+def _raw_metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    group = "NULL"
+    source = "interactions"
+    if query.group_by == "rag_source":
+        source = "(SELECT *, unnest(rag_sources) AS rag_source FROM interactions)"
+        group = "rag_source"
+    elif query.group_by:
+        group = dimension_sql(query.group_by, params)
+    filters = Filters(start=query.start, end=query.end, equals=query.filters.equals, text=query.filters.text)
+    clause = where(query.project, filters, params)
+    quantiles = ", ".join(
+        f"quantile_cont({col}, {q}) AS {name}_{qn}"
+        for col, name in (("latency_ms", "latency"), ("ttft_ms", "ttft"))
+        for q, qn in zip(QUANTILES, _Q_NAMES)
+    )
+    statement = f"""
+    SELECT date_trunc('{query.bucket}', start_time) AS t, {group} AS "group", count(*) AS count,
+           count(*) FILTER (WHERE status = 'error') AS errors,
+           count(*) FILTER (WHERE status = 'error') / count(*) AS error_rate,
+           avg(latency_ms) AS latency_avg, {quantiles},
+           coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+           coalesce(sum(cached_tokens), 0) AS cached_tokens, coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens
+    FROM {source} WHERE {clause}
+    GROUP BY 1, 2 ORDER BY 1, 2
+    """
+    return statement, params
+
+
+def clean_metric_row(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key == "t":
+            out[key] = _aware(value)
+        elif isinstance(value, float) and value != value:
+            out[key] = None
+        elif hasattr(value, "is_integer") and not isinstance(value, float):  # Decimal from sums
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out
+
+
+# -- users ---------------------------------------------------------------------
+
+
+def users(query: UsersQuery) -> tuple[str, list[Any]]:
+    if query.bucket not in BUCKET_SECONDS:
+        raise ValidationError("bucket", f"must be one of {', '.join(BUCKET_SECONDS)}")
+    plan = rollup_plan(query.group_by, query.filters, query.bucket)
+    if plan is not None and query.bucket == "day":
+        dim, value = plan
+        lo = _naive(math.floor(query.start / 86400) * 86400).date()
+        hi = _naive(math.ceil(query.end / 86400) * 86400).date()
+        params: list[Any] = [query.project, dim, lo, hi]
+        cond = "project = ? AND dim = ? AND day >= ? AND day < ?"
+        if value is not None:
+            cond += " AND value = ?"
+            params.append(value)
+        group = "value" if query.group_by else "NULL"
+        return (
+            f'SELECT CAST(day AS TIMESTAMP) AS t, {group} AS "group", count(DISTINCT user_id) AS users '
+            f"FROM daily_users WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2",
+            params,
+        )
+    params = []
+    group = dimension_sql(query.group_by, params) if query.group_by else "NULL"
+    filters = Filters(start=query.start, end=query.end, equals=query.filters.equals, text=query.filters.text)
+    clause = where(query.project, filters, params)
+    return (
+        f"SELECT date_trunc('{query.bucket}', start_time) AS t, {group} AS \"group\", count(DISTINCT user_id) AS users "
+        f"FROM interactions WHERE {clause} GROUP BY 1, 2 ORDER BY 1, 2",
+        params,
+    )

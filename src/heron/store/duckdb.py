@@ -1,0 +1,236 @@
+"""The embedded store: one DuckDB file in the data directory, written by one thread.
+
+Each write is one transaction that inserts the new interactions (skipping ids
+already stored, so client retries and log replays are idempotent), folds them
+into the hourly rollups and daily-user sets, and records the write-ahead-log
+sequence number it applied.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from heron.errors import StoreError
+from heron.schema.records import Feedback, Interaction
+from heron.stats import sketch
+from heron.store import _duckdb_sql as sql
+from heron.store._arrow import feedback_table, interactions_table
+from heron.store.base import (
+    ROLLUP_DIMENSIONS,
+    InteractionQuery,
+    MetricsQuery,
+    Page,
+    UsersQuery,
+)
+from heron.store.migrations import migrations
+
+_LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
+
+_FOLD = [
+    # Rows new to the store (not already stored under the same project and id).
+    """
+    CREATE OR REPLACE TEMP TABLE new_rows AS
+    SELECT * FROM batch b
+    WHERE NOT EXISTS (
+        SELECT 1 FROM interactions i
+        WHERE i.project = b.project AND i.id = b.id
+          AND i.start_time BETWEEN (SELECT min(start_time) FROM batch) AND (SELECT max(start_time) FROM batch)
+    )
+    QUALIFY row_number() OVER (PARTITION BY b.project, b.id) = 1
+    """,
+    "INSERT INTO interactions SELECT * FROM new_rows",
+    f"""
+    CREATE OR REPLACE TEMP TABLE long_rows AS
+    SELECT project, date_trunc('hour', start_time) AS hour, d.dim AS dim, d.value AS value,
+           status, latency_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens, user_id
+    FROM (SELECT *, unnest([{_LONG_DIMS}]) AS d FROM new_rows)
+    """,
+    """
+    INSERT INTO rollup_hour
+    SELECT project, hour, dim, value, count(*), count(*) FILTER (WHERE status = 'error'),
+           coalesce(sum(latency_ms), 0), count(latency_ms),
+           coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+           coalesce(sum(cached_tokens), 0), coalesce(sum(reasoning_tokens), 0)
+    FROM long_rows GROUP BY ALL
+    """,
+    f"""
+    INSERT INTO rollup_hour_hist
+    SELECT project, hour, dim, value, 0, {sketch.sql_bucket('latency_ms')} AS b, count(*)
+    FROM long_rows WHERE latency_ms IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT project, hour, dim, value, 1, {sketch.sql_bucket('ttft_ms')} AS b, count(*)
+    FROM long_rows WHERE ttft_ms IS NOT NULL GROUP BY ALL
+    """,
+    """
+    INSERT INTO daily_users
+    SELECT DISTINCT l.project, CAST(l.hour AS DATE), l.dim, l.value, l.user_id FROM long_rows l
+    WHERE l.user_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM daily_users u
+        WHERE u.day BETWEEN (SELECT CAST(min(hour) AS DATE) FROM long_rows)
+                        AND (SELECT CAST(max(hour) AS DATE) FROM long_rows)
+          AND u.project = l.project AND u.day = CAST(l.hour AS DATE) AND u.dim = l.dim
+          AND u.value IS NOT DISTINCT FROM l.value AND u.user_id = l.user_id
+    )
+    """,
+]
+
+
+class DuckDBStore:
+    """:class:`heron.store.base.Store` over an embedded DuckDB file."""
+
+    def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = None, threads: int | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
+        try:
+            self._con = duckdb.connect(str(self.path), config=config)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._migrate()
+        self._applied = int(self._con.execute("SELECT lsn FROM wal_applied WHERE id = 0").fetchone()[0])  # type: ignore[index]
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        con = self._con
+        con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+        current = int(row[0]) if row and row[0] is not None else 0
+        for version, script in migrations():
+            if version <= current:
+                continue
+            con.execute("BEGIN")
+            try:
+                con.execute(script)
+                con.execute("INSERT INTO schema_version VALUES (?)", [version])
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise StoreError(f"migration {version} failed: {exc}") from exc
+
+    def schema_version(self) -> int:
+        row = self._cursor().execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def close(self) -> None:
+        with self._write_lock:
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.Error:
+                pass
+            self._con.close()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    # -- writes ----------------------------------------------------------------
+
+    def applied_lsn(self) -> int:
+        return self._applied
+
+    def write(self, interactions: Sequence[Interaction], feedback: Sequence[Feedback], *, lsn: int) -> None:
+        with self._write_lock:
+            if lsn and lsn <= self._applied:
+                return
+            con = self._con
+            con.execute("BEGIN")
+            try:
+                if interactions:
+                    con.register("batch", interactions_table(interactions))
+                    for statement in _FOLD:
+                        con.execute(statement)
+                    con.unregister("batch")
+                if feedback:
+                    con.register("fb_batch", feedback_table(feedback))
+                    con.execute(
+                        "INSERT INTO feedback SELECT * FROM fb_batch b WHERE NOT EXISTS "
+                        "(SELECT 1 FROM feedback f WHERE f.project = b.project AND f.id = b.id) "
+                        "QUALIFY row_number() OVER (PARTITION BY b.project, b.id) = 1"
+                    )
+                    con.unregister("fb_batch")
+                if lsn:
+                    con.execute("UPDATE wal_applied SET lsn = ? WHERE id = 0", [lsn])
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise StoreError(f"write failed: {exc}") from exc
+            if lsn:
+                self._applied = lsn
+
+    # -- reads -----------------------------------------------------------------
+
+    def count(self, project: str) -> int:
+        row = self._cursor().execute(
+            "SELECT coalesce(sum(n), 0) FROM rollup_hour WHERE project = ? AND dim = ''", [project]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def list_interactions(self, query: InteractionQuery) -> Page:
+        statement, params = sql.list_interactions(query)
+        rows = sql.fetch_dicts(self._cursor().execute(statement, params))
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        items = [sql.interaction_row(r) for r in rows]
+        return Page(items=items, next_cursor=sql.encode_cursor(rows[-1]) if more and rows else None)
+
+    def get_interaction(self, project: str, interaction_id: str) -> dict[str, Any] | None:
+        cur = self._cursor()
+        rows = sql.fetch_dicts(
+            cur.execute("SELECT * FROM interactions WHERE project = ? AND id = ? LIMIT 1", [project, interaction_id])
+        )
+        if not rows:
+            return None
+        item = sql.interaction_row(rows[0])
+        item["feedback"] = self._feedback_for(project, [interaction_id]).get(interaction_id, [])
+        return item
+
+    def conversation(self, project: str, conversation_id: str) -> list[dict[str, Any]]:
+        rows = sql.fetch_dicts(
+            self._cursor().execute(
+                "SELECT * FROM interactions WHERE project = ? AND conversation_id = ? ORDER BY start_time, id",
+                [project, conversation_id],
+            )
+        )
+        items = [sql.interaction_row(r) for r in rows]
+        feedback = self._feedback_for(project, [i["id"] for i in items])
+        for item in items:
+            item["feedback"] = feedback.get(item["id"], [])
+        return items
+
+    def _feedback_for(self, project: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        if not ids:
+            return {}
+        rows = sql.fetch_dicts(
+            self._cursor().execute(
+                "SELECT * EXCLUDE (project, ingested_at) FROM feedback WHERE project = ? AND list_contains(?, interaction_id) ORDER BY time",
+                [project, ids],
+            )
+        )
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            out.setdefault(row["interaction_id"], []).append(sql.feedback_row(row))
+        return out
+
+    def metrics(self, query: MetricsQuery) -> list[dict[str, Any]]:
+        statement, params = sql.metrics(query)
+        return [sql.clean_metric_row(r) for r in sql.fetch_dicts(self._cursor().execute(statement, params))]
+
+    def users(self, query: UsersQuery) -> list[dict[str, Any]]:
+        statement, params = sql.users(query)
+        return [sql.clean_metric_row(r) for r in sql.fetch_dicts(self._cursor().execute(statement, params))]
