@@ -65,19 +65,20 @@ class RunningServer:
 
 def start_server(data_dir: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> RunningServer:
     port = port or free_port()
-    log = open(data_dir.parent / f"server-{port}.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "heron.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
-         "--port", str(port), "--project", "test", "--write-key", WRITE_KEY, "--read-key", READ_KEY],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-    )
+    log_path = data_dir.parent / f"server-{port}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "heron.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+             "--port", str(port), "--project", "test", "--write-key", WRITE_KEY, "--read-key", READ_KEY],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
     server = RunningServer(url=f"http://127.0.0.1:{port}", data_dir=data_dir, proc=proc, port=port)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}; see {log.name}")
+            raise RuntimeError(f"server exited with {proc.returncode}; see {log_path}")
         try:
             if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
                 return server

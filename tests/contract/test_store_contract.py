@@ -173,3 +173,23 @@ def test_metrics_by_non_rollup_dimension(loaded: tuple[Store, list[Interaction]]
     assert sum(r["count"] for r in rows) == sum(1 for x in items if x.rag_sources)
     tags = store.metrics(MetricsQuery(project="p", start=T0, end=T0 + 3000 * 60, bucket="day", group_by="tag.feature"))
     assert {r["group"] for r in tags} == {"chat", "search"}
+
+
+def test_compaction_keeps_every_answer(loaded: tuple[Store, list[Interaction]]) -> None:
+    store, _ = loaded
+    compact = getattr(store, "compact", None)
+    if compact is None:
+        pytest.skip("backend has no compaction")
+    queries = [
+        MetricsQuery(project="p", start=T0, end=T0 + 3000 * 60, bucket="hour", group_by="model"),
+        MetricsQuery(project="p", start=T0, end=T0 + 3000 * 60, bucket="day"),
+    ]
+    users = UsersQuery(project="p", start=T0, end=T0 + 3 * 86400)
+    before = [row for q in queries for row in store.metrics(q)] + store.users(users)
+    compact()
+    after = [row for q in queries for row in store.metrics(q)] + store.users(users)
+    assert len(before) == len(after)
+    for old, new in zip(before, after):
+        assert old.keys() == new.keys()
+        for key, value in old.items():  # sums may differ in the last bit: summation order
+            assert new[key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value)

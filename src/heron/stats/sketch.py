@@ -9,7 +9,9 @@ summed into days or across dimensions without losing accuracy.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
 
 ALPHA = 0.02
 """Relative accuracy of every reported quantile."""
@@ -68,3 +70,35 @@ def sql_bucket(column: str) -> str:
 
 def sql_value(bucket: str) -> str:
     return f"(2.0 * pow({GAMMA!r}, {bucket}) / ({GAMMA!r} + 1.0))"
+
+
+def grouped_quantiles(
+    keys: np.ndarray, buckets: np.ndarray, counts: np.ndarray, qs: Sequence[float], *, presorted: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantiles of many histograms at once, each given as (key, bucket, count) triples.
+
+    Returns (unique keys, totals, values[len(keys), len(qs)]); triples of one key
+    may repeat buckets (partial rollups) and come in any order, unless
+    ``presorted`` promises they are already ordered by (key, bucket). Same rank
+    rule as :func:`quantile`.
+    """
+    if len(keys) == 0:
+        return keys[:0], np.zeros(0, np.int64), np.zeros((0, len(qs)))
+    if not presorted:
+        order = np.lexsort((buckets, keys))
+        keys, buckets, counts = keys[order], buckets[order], counts[order]
+    counts = counts.astype(np.int64, copy=False)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    cum = np.cumsum(counts)
+    ends = np.r_[starts[1:], len(keys)]
+    base = np.where(starts > 0, cum[starts - 1], 0)
+    totals = cum[ends - 1] - base
+    values = np.empty((len(starts), len(qs)))
+    mids = 2.0 * GAMMA ** buckets.astype(np.float64) / (GAMMA + 1.0)
+    for j, q in enumerate(qs):
+        rank = q * (totals - 1)
+        below = np.floor(rank)
+        lo = np.searchsorted(cum, base + below, side="right")
+        hi = np.minimum(np.searchsorted(cum, base + below + 1, side="right"), ends - 1)
+        values[:, j] = mids[lo] + (rank - below) * (mids[hi] - mids[lo])
+    return keys[starts], totals, values

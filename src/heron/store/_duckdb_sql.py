@@ -10,10 +10,14 @@ from __future__ import annotations
 import base64
 import json
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from heron.errors import ValidationError
 from heron.stats import sketch
@@ -158,70 +162,97 @@ def rollup_plan(group_by: str | None, filters: Filters, bucket: str) -> tuple[st
     return None
 
 
-def metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
+@dataclass(frozen=True, slots=True)
+class MetricsPlan:
+    """Counts SQL, plus (for rollups) the histogram SQL whose quantiles numpy computes."""
+
+    sql: str
+    params: list[Any]
+    hist_sql: str | None = None
+    hist_params: list[Any] | None = None
+
+
+def metrics(query: MetricsQuery) -> MetricsPlan:
     _check_metrics(query.metrics)
     if query.bucket not in BUCKET_SECONDS:
         raise ValidationError("bucket", f"must be one of {', '.join(BUCKET_SECONDS)}")
     plan = rollup_plan(query.group_by, query.filters, query.bucket)
     if plan is not None:
         return _rollup_metrics(query, *plan)
-    return _raw_metrics(query)
+    statement, params = _raw_metrics(query)
+    return MetricsPlan(statement, params)
 
 
 def _hour_range(start: float, end: float) -> tuple[datetime, datetime]:
     return _naive(math.floor(start / 3600) * 3600), _naive(math.ceil(end / 3600) * 3600)
 
 
-def _rollup_metrics(query: MetricsQuery, dim: str, value: str | None) -> tuple[str, list[Any]]:
+def _rollup_metrics(query: MetricsQuery, dim: str, value: str | None) -> MetricsPlan:
     lo, hi = _hour_range(query.start, query.end)
     cond = "project = ? AND dim = ? AND hour >= ? AND hour < ?"
-    base: list[Any] = [query.project, dim, lo, hi]
+    params: list[Any] = [query.project, dim, lo, hi]
     if value is not None:
         cond += " AND value = ?"
-        base.append(value)
-    group = "value" if query.group_by else "NULL"
-    # Like numpy's linear method: interpolate between the items at floor(rank) and floor(rank) + 1.
-    pick = ", ".join(
-        f"min(bucket) FILTER (WHERE metric = {m} AND cum > floor({q} * (tot - 1))) AS {name}_{qn}_lo, "
-        f"min(bucket) FILTER (WHERE metric = {m} AND cum > floor({q} * (tot - 1)) + 1) AS {name}_{qn}_hi"
-        for m, name in ((0, "latency"), (1, "ttft"))
-        for q, qn in zip(QUANTILES, _Q_NAMES)
-    )
-    pick += ", " + ", ".join(f"max(tot) FILTER (WHERE metric = {m}) AS {name}_n" for m, name in ((0, "latency"), (1, "ttft")))
-    values = ", ".join(
-        _interpolate(f"p.{name}_{qn}_lo", f"p.{name}_{qn}_hi", f"{q} * (p.{name}_n - 1)") + f" AS {name}_{qn}"
-        for name in ("latency", "ttft")
-        for q, qn in zip(QUANTILES, _Q_NAMES)
-    )
-    statement = f"""
-    WITH c AS (
-        SELECT date_trunc('{query.bucket}', hour) AS t, {group} AS g, sum(n) AS count, sum(errors) AS errors,
-               sum(latency_sum) AS ls, sum(latency_n) AS ln,
-               sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-               sum(cached_tokens) AS cached_tokens, sum(reasoning_tokens) AS reasoning_tokens
-        FROM rollup_hour WHERE {cond} GROUP BY 1, 2
-    ), h AS (
-        SELECT date_trunc('{query.bucket}', hour) AS t, {group} AS g, metric, bucket, sum(n) AS n
-        FROM rollup_hour_hist WHERE {cond} GROUP BY ALL
-    ), r AS (
-        SELECT t, g, metric, bucket,
-               sum(n) OVER (PARTITION BY t, g, metric ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
-               sum(n) OVER (PARTITION BY t, g, metric) AS tot
-        FROM h
-    ), p AS (SELECT t, g, {pick} FROM r GROUP BY t, g)
-    SELECT c.t, c.g AS "group", c.count, c.errors, c.errors / c.count AS error_rate,
-           c.ls / nullif(c.ln, 0) AS latency_avg, {values},
-           c.input_tokens, c.output_tokens, c.cached_tokens, c.reasoning_tokens
-    FROM c LEFT JOIN p ON c.t = p.t AND c.g IS NOT DISTINCT FROM p.g
-    ORDER BY c.t, c.g
+        params.append(value)
+    group = "value" if query.group_by else "NULL::VARCHAR"
+    counts = f"""
+    SELECT date_trunc('{query.bucket}', hour) AS t, epoch_us(date_trunc('{query.bucket}', hour)) AS _t_us,
+           {group} AS "group", sum(n) AS count, sum(errors) AS errors,
+           sum(errors) / sum(n) AS error_rate, sum(latency_sum) / nullif(sum(latency_n), 0) AS latency_avg,
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+           sum(cached_tokens) AS cached_tokens, sum(reasoning_tokens) AS reasoning_tokens
+    FROM rollup_hour WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1, 3
     """
-    return statement, base + base
+    hist = f"""
+    SELECT epoch_us(date_trunc('{query.bucket}', hour)) AS t, {group} AS g, metric, buckets, counts
+    FROM rollup_hour_hist WHERE {cond}
+    """
+    return MetricsPlan(counts, params, hist, list(params))
 
 
-def _interpolate(lo: str, hi: str, rank: str) -> str:
-    low = sketch.sql_value(lo)
-    high = sketch.sql_value(f"coalesce({hi}, {lo})")
-    return f"({low} + ({rank} - floor({rank})) * ({high} - {low}))"
+_QUANTILE_COLUMNS = {m: [f"{name}_{qn}" for qn in _Q_NAMES] for m, name in ((0, "latency"), (1, "ttft"))}
+
+
+def attach_quantiles(rows: list[dict[str, Any]], hist: pa.Table) -> None:
+    """Add latency_pXX / ttft_pXX to each (t, group) row from the fetched histograms.
+
+    Each row carries ``_t_us`` (its bucket start in epoch microseconds), removed here.
+    """
+    found: dict[tuple[int, Any, int], list[float]] = {}
+    if hist.num_rows:
+        t = hist.column("t").to_numpy()
+        groups = hist.column("g").to_pylist()
+        labels = sorted({g for g in groups}, key=lambda g: (g is not None, g or ""))
+        label_index = {g: i for i, g in enumerate(labels)}
+        g_index = np.fromiter((label_index[g] for g in groups), np.int64, len(groups))
+        times, t_index = np.unique(t, return_inverse=True)
+        metric = hist.column("metric").to_numpy().astype(np.int64)
+        row_key = (t_index.astype(np.int64) * len(labels) + g_index) * 2 + metric
+        # Rows are one histogram each, buckets ascending: if no (t, group, metric) repeats
+        # (compacted hourly rollups), ordering the rows is enough and nothing is re-sorted.
+        order = np.argsort(row_key, kind="stable")
+        row_key = row_key[order]
+        presorted = bool(np.all(row_key[1:] != row_key[:-1]))
+        take = pa.array(order)
+        bucket_lists = hist.column("buckets").combine_chunks().take(take)
+        count_lists = hist.column("counts").combine_chunks().take(take)
+        parents = pc.list_parent_indices(bucket_lists).to_numpy()
+        keys, _totals, values = sketch.grouped_quantiles(
+            row_key[parents],
+            pc.list_flatten(bucket_lists).to_numpy().astype(np.int64),
+            pc.list_flatten(count_lists).to_numpy(),
+            QUANTILES,
+            presorted=presorted,
+        )
+        cells, metrics_of = np.divmod(keys, 2)
+        ti, gi = np.divmod(cells, len(labels))
+        for tv, gv, m, vals in zip(times[ti].tolist(), gi.tolist(), metrics_of.tolist(), values.tolist()):
+            found[(tv, labels[gv], m)] = vals
+    for row in rows:
+        t_us = row.pop("_t_us")
+        for m, columns in _QUANTILE_COLUMNS.items():
+            vals = found.get((t_us, row["group"], m))
+            row.update(zip(columns, vals) if vals is not None else ((c, None) for c in columns))
 
 
 def _raw_metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
@@ -285,7 +316,7 @@ def users(query: UsersQuery) -> tuple[str, list[Any]]:
             params.append(value)
         group = "value" if query.group_by else "NULL"
         return (
-            f'SELECT CAST(day AS TIMESTAMP) AS t, {group} AS "group", count(DISTINCT user_id) AS users '
+            f'SELECT CAST(day AS TIMESTAMP) AS t, {group} AS "group", count(DISTINCT user_hash) AS users '
             f"FROM daily_users WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2",
             params,
         )

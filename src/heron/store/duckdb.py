@@ -61,24 +61,56 @@ _FOLD = [
     """,
     f"""
     INSERT INTO rollup_hour_hist
-    SELECT project, hour, dim, value, 0, {sketch.sql_bucket('latency_ms')} AS b, count(*)
-    FROM long_rows WHERE latency_ms IS NOT NULL GROUP BY ALL
-    UNION ALL
-    SELECT project, hour, dim, value, 1, {sketch.sql_bucket('ttft_ms')} AS b, count(*)
-    FROM long_rows WHERE ttft_ms IS NOT NULL GROUP BY ALL
+    SELECT project, hour, dim, value, metric, list(b ORDER BY b), list(n ORDER BY b) FROM (
+        SELECT project, hour, dim, value, 0 AS metric, {sketch.sql_bucket('latency_ms')} AS b, count(*) AS n
+        FROM long_rows WHERE latency_ms IS NOT NULL GROUP BY ALL
+        UNION ALL
+        SELECT project, hour, dim, value, 1 AS metric, {sketch.sql_bucket('ttft_ms')} AS b, count(*) AS n
+        FROM long_rows WHERE ttft_ms IS NOT NULL GROUP BY ALL
+    ) GROUP BY ALL
     """,
     """
     INSERT INTO daily_users
-    SELECT DISTINCT l.project, CAST(l.hour AS DATE), l.dim, l.value, l.user_id FROM long_rows l
+    SELECT DISTINCT l.project, CAST(l.hour AS DATE), l.dim, l.value, hash(l.user_id) FROM long_rows l
     WHERE l.user_id IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM daily_users u
         WHERE u.day BETWEEN (SELECT CAST(min(hour) AS DATE) FROM long_rows)
                         AND (SELECT CAST(max(hour) AS DATE) FROM long_rows)
           AND u.project = l.project AND u.day = CAST(l.hour AS DATE) AND u.dim = l.dim
-          AND u.value IS NOT DISTINCT FROM l.value AND u.user_id = l.user_id
+          AND u.value IS NOT DISTINCT FROM l.value AND u.user_hash = hash(l.user_id)
     )
     """,
 ]
+
+# Merge the per-batch partial rollup rows and sort them by dimension, so a query
+# for one dimension reads only that dimension's row groups (zone maps).
+_COMPACT = [
+    """
+    CREATE OR REPLACE TEMP TABLE c AS
+    SELECT project, hour, dim, value, sum(n) AS n, sum(errors) AS errors, sum(latency_sum) AS latency_sum,
+           sum(latency_n) AS latency_n, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+           sum(cached_tokens) AS cached_tokens, sum(reasoning_tokens) AS reasoning_tokens
+    FROM rollup_hour GROUP BY ALL ORDER BY project, dim, value, hour
+    """,
+    "DELETE FROM rollup_hour",
+    "INSERT INTO rollup_hour SELECT * FROM c",
+    """
+    CREATE OR REPLACE TEMP TABLE c AS
+    SELECT project, hour, dim, value, metric, list(b ORDER BY b) AS buckets, list(n ORDER BY b) AS counts FROM (
+        SELECT project, hour, dim, value, metric, b, sum(n) AS n FROM (
+            SELECT project, hour, dim, value, metric, unnest(buckets) AS b, unnest(counts) AS n FROM rollup_hour_hist
+        ) GROUP BY ALL
+    ) GROUP BY ALL ORDER BY project, dim, value, hour, metric
+    """,
+    "DELETE FROM rollup_hour_hist",
+    "INSERT INTO rollup_hour_hist SELECT * FROM c",
+    "CREATE OR REPLACE TEMP TABLE c AS SELECT DISTINCT * FROM daily_users ORDER BY project, dim, value, day",
+    "DELETE FROM daily_users",
+    "INSERT INTO daily_users SELECT * FROM c",
+    "DROP TABLE c",
+]
+COMPACT_MIN_ROWS = 200_000
+"""Compact once this many rollup rows (and at least as many as the last compaction left) arrived."""
 
 
 class DuckDBStore:
@@ -96,10 +128,12 @@ class DuckDBStore:
             self._con = duckdb.connect(str(self.path), config=config)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self._con.execute("SET enable_progress_bar = false")
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._migrate()
         self._applied = int(self._con.execute("SELECT lsn FROM wal_applied WHERE id = 0").fetchone()[0])  # type: ignore[index]
+        self._rollup_rows_at_compaction = self._rollup_rows()
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -136,6 +170,7 @@ class DuckDBStore:
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._con.cursor()
+            cur.execute("SET enable_progress_bar = false")
             self._local.cursor = cur
         return cur
 
@@ -172,6 +207,33 @@ class DuckDBStore:
                 raise StoreError(f"write failed: {exc}") from exc
             if lsn:
                 self._applied = lsn
+            rows = self._rollup_rows()
+            if rows - self._rollup_rows_at_compaction >= max(COMPACT_MIN_ROWS, self._rollup_rows_at_compaction):
+                self._compact_locked()
+
+    def _rollup_rows(self) -> int:
+        row = self._con.execute(
+            "SELECT (SELECT count(*) FROM rollup_hour) + (SELECT count(*) FROM rollup_hour_hist)"
+            " + (SELECT count(*) FROM daily_users)"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def compact(self) -> None:
+        """Merge partial rollup rows now (also happens on its own as they accumulate)."""
+        with self._write_lock:
+            self._compact_locked()
+
+    def _compact_locked(self) -> None:
+        con = self._con
+        con.execute("BEGIN")
+        try:
+            for statement in _COMPACT:
+                con.execute(statement)
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise StoreError(f"compaction failed: {exc}") from exc
+        self._rollup_rows_at_compaction = self._rollup_rows()
 
     # -- reads -----------------------------------------------------------------
 
@@ -228,8 +290,12 @@ class DuckDBStore:
         return out
 
     def metrics(self, query: MetricsQuery) -> list[dict[str, Any]]:
-        statement, params = sql.metrics(query)
-        return [sql.clean_metric_row(r) for r in sql.fetch_dicts(self._cursor().execute(statement, params))]
+        plan = sql.metrics(query)
+        cur = self._cursor()
+        rows = [sql.clean_metric_row(r) for r in sql.fetch_dicts(cur.execute(plan.sql, plan.params))]
+        if plan.hist_sql is not None:
+            sql.attach_quantiles(rows, cur.sql(plan.hist_sql, params=plan.hist_params).to_arrow_table())
+        return rows
 
     def users(self, query: UsersQuery) -> list[dict[str, Any]]:
         statement, params = sql.users(query)

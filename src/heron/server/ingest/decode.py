@@ -9,6 +9,7 @@ its index, the field and the reason.
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -62,6 +63,15 @@ def _envelope(decoder: msgspec.json.Decoder[Any], body: bytes, key: str) -> list
         raise PayloadError("body", f"is not valid UTF-8 (byte {exc.start})") from exc
 
 
+def _literal_values(struct: type, name: str) -> list[str]:
+    """The allowed values of a Literal-typed field, to list them in an error."""
+    hint = typing.get_type_hints(struct).get(name)
+    values: list[str] = []
+    for arg in typing.get_args(hint) or ():
+        values.extend(str(v) for v in typing.get_args(arg) if isinstance(v, str))
+    return values
+
+
 def _items(
     raws: list[msgspec.Raw],
     decoder: msgspec.json.Decoder[Any],
@@ -81,6 +91,9 @@ def _items(
             out.items.append(normalize(item, project=project, now=now))
         except msgspec.ValidationError as exc:
             path, message = split_msgspec_error(exc, "item")
+            if message.startswith("Invalid enum value"):
+                allowed = _literal_values(decoder.type, path)
+                message += f"; valid: {', '.join(allowed)}" if allowed else ""
             out.reject(index, path, message)
         except msgspec.DecodeError as exc:
             out.reject(index, "item", f"invalid JSON: {exc}")

@@ -65,25 +65,25 @@ CREATE TABLE rollup_hour (
     reasoning_tokens BIGINT NOT NULL
 );
 
--- Mergeable log-bucketed histograms (DDSketch-style, relative accuracy in heron.store.sketch)
--- of latency (metric 0) and time to first token (metric 1).
+-- Mergeable log-bucketed histograms (DDSketch mapping, see heron.stats.sketch) of
+-- latency (metric 0) and time to first token (metric 1): sparse, buckets ascending.
 CREATE TABLE rollup_hour_hist (
     project          VARCHAR NOT NULL,
     hour             TIMESTAMP NOT NULL,
     dim              VARCHAR NOT NULL,
     value            VARCHAR,
     metric           TINYINT NOT NULL,
-    bucket           SMALLINT NOT NULL,
-    n                BIGINT NOT NULL
+    buckets          SMALLINT[] NOT NULL,
+    counts           BIGINT[] NOT NULL
 );
 
--- Exact distinct users per day and dimension value.
+-- Distinct users per day and dimension value, as 64-bit hashes of user_id.
 CREATE TABLE daily_users (
     project          VARCHAR NOT NULL,
     day              DATE NOT NULL,
     dim              VARCHAR NOT NULL,
     value            VARCHAR,
-    user_id          VARCHAR NOT NULL
+    user_hash        UBIGINT NOT NULL
 );
 
 CREATE TABLE wal_applied (
