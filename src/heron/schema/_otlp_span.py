@@ -1,0 +1,399 @@
+"""One LLM span -> one validated Interaction: the attribute tables and their readers.
+
+Every value read records its source attribute in ``src`` so that a validation
+error (from msgspec or ``normalize_interaction``) names the attribute the client
+sent, not Heron's field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from heron.errors import ValidationError
+from heron.schema import _otlp_messages as M
+from heron.schema import limits as L
+from heron.schema._otlp_events import SpanEvents, read_events
+from heron.schema.normalize import normalize_interaction
+from heron.schema.records import Interaction
+
+EMBEDDING = 1
+_STATUS_ERROR = 2
+_convert = msgspec.convert
+
+# Fields read from the first attribute present (non-empty), in this order.
+_ID_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "model",
+        (
+            "gen_ai.response.model",
+            "gen_ai.request.model",
+            "llm.response.model_name",
+            "llm.model_name",
+            "llm.request.model_name",
+            "embedding.model_name",
+        ),
+    ),
+    ("provider", ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")),
+    (
+        "conversation_id",
+        ("gen_ai.conversation.id", "session.id", "gen_ai.session.id", "traceloop.association.properties.session_id"),
+    ),
+    (
+        "user_id",
+        (
+            "user.id",
+            "enduser.id",
+            "gen_ai.user.id",
+            "traceloop.association.properties.user_id",
+            "gen_ai.request.user",
+            "llm.user",
+        ),
+    ),
+    ("prompt_version", ("heron.prompt_version", "llm.prompt_template.version", "traceloop.prompt.version")),
+    ("experiment", ("heron.experiment",)),
+    ("variant", ("heron.variant",)),
+    ("app_version", ("heron.app_version",)),
+)
+_TOKEN_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "input_tokens",
+        (
+            "gen_ai.usage.input_tokens",
+            "gen_ai.usage.prompt_tokens",
+            "llm.usage.prompt_tokens",
+            "llm.token_count.prompt",
+        ),
+    ),
+    (
+        "output_tokens",
+        (
+            "gen_ai.usage.output_tokens",
+            "gen_ai.usage.completion_tokens",
+            "llm.usage.completion_tokens",
+            "llm.token_count.completion",
+        ),
+    ),
+    (
+        "cached_tokens",
+        (
+            "gen_ai.usage.cache_read.input_tokens",
+            "gen_ai.usage.cache_read_input_tokens",
+            "gen_ai.usage.cached_tokens",
+            "gen_ai.usage.input_cached_tokens",
+            "llm.usage.cache_read_input_tokens",
+            "llm.token_count.prompt_details.cache_read",
+        ),
+    ),
+    (
+        "reasoning_tokens",
+        (
+            "gen_ai.usage.reasoning.output_tokens",
+            "gen_ai.usage.reasoning_tokens",
+            "llm.usage.reasoning_tokens",
+            "llm.token_count.completion_details.reasoning",
+        ),
+    ),
+)
+_TTFT_SECONDS_KEYS = ("gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token", "gen_ai.server.ttft")
+_LATE_FINISH_KEYS = ("llm.response.finish_reason", "llm.finish_reason")
+_OPENLLMETRY_OPERATIONS = {"completion": "text_completion", "embedding": "embeddings"}
+_SOURCE_KEYS = ("source", "file_path", "file_name", "url")
+
+
+def _pick(attrs: M.Attrs, keys: tuple[str, ...]) -> tuple[str, Any] | None:
+    for key in keys:
+        av = attrs.get(key)
+        if av is not None:
+            v = M.value(av)
+            if v is not None and v != "":
+                return key, v
+    return None
+
+
+def map_span(
+    span: Span,
+    attrs: M.Attrs,
+    kind: int,
+    resource: tuple[str | None, str | None],
+    project: str,
+    now: float,
+) -> Interaction:
+    """Map one LLM span; raise ValidationError naming the source attribute."""
+    events = read_events(span, attrs) if span.events else None
+    d: dict[str, Any] = {}
+    src: dict[str, str] = {}
+    service_name, service_version = resource
+    if service_version is not None:
+        d["app_version"] = service_version
+        src["app_version"] = "service.version"
+    get = attrs.get
+    value = M.value
+    for name, keys in _ID_FIELDS:  # _pick, inlined: this loop is the hot path
+        for key in keys:
+            av = get(key)
+            if av is not None:
+                v = value(av)
+                if v is not None and v != "":
+                    d[name] = str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                    src[name] = key
+                    break
+    if "model" not in d:
+        raise ValidationError(
+            "gen_ai.request.model",
+            "missing: an LLM span needs gen_ai.request.model, gen_ai.response.model or llm.model_name",
+        )
+    for name, keys in _TOKEN_FIELDS:
+        for key in keys:
+            av = get(key)
+            if av is not None:
+                v = value(av)
+                if v is not None and v != "":
+                    d[name] = v
+                    src[name] = key
+                    break
+
+    op = M.get(attrs, "gen_ai.operation.name")
+    if op is not None:
+        d["operation"], src["operation"] = op, "gen_ai.operation.name"
+    else:
+        req_type = M.get(attrs, "llm.request.type")
+        if req_type is not None:
+            d["operation"] = _OPENLLMETRY_OPERATIONS.get(req_type, req_type)
+            src["operation"] = "llm.request.type"
+        elif kind == EMBEDDING:
+            d["operation"] = "embeddings"
+
+    start_ns = span.start_time_unix_nano
+    end_ns = span.end_time_unix_nano
+    d["start_time"] = start_ns / 1e9
+    src["start_time"] = "start_time_unix_nano"
+    if end_ns:
+        d["end_time"] = end_ns / 1e9
+        src["end_time"] = "end_time_unix_nano"
+        if end_ns >= start_ns:
+            d["latency_ms"] = min((end_ns - start_ns) / 1e6, L.MAX_LATENCY_MS)
+    _ttft(d, src, attrs, events, start_ns)
+    if span.trace_id:
+        d["trace_id"] = span.trace_id.hex()
+    if span.span_id:
+        d["span_id"] = d["id"] = span.span_id.hex()
+
+    error_type = M.get(attrs, "error.type")
+    status = span.status
+    if status.code == _STATUS_ERROR or error_type:
+        d["status"] = "error"
+        if error_type:
+            d["error_type"], src["error_type"] = M.as_text(error_type), "error.type"
+        elif events is not None and events.exception_type:
+            d["error_type"], src["error_type"] = events.exception_type, "exception.type"
+        if status.message:
+            d["error_message"], src["error_message"] = status.message, "status.message"
+        elif events is not None and events.exception_message:
+            d["error_message"], src["error_message"] = events.exception_message, "exception.message"
+
+    labels = _input(d, src, attrs, events)
+    _output(d, src, attrs, events)
+    tag_src = _tags(d, attrs, service_name)
+    _rag_sources(d, src, attrs)
+    return _validate(d, src, labels, tag_src, project, now)
+
+
+def _ttft(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs, events: SpanEvents | None, start_ns: int) -> None:
+    hit = _pick(attrs, _TTFT_SECONDS_KEYS)
+    if hit is not None:
+        key, seconds = hit
+        try:
+            d["ttft_ms"] = float(seconds) * 1000.0
+        except (TypeError, ValueError):
+            raise ValidationError(key, f"expected a number of seconds, got {seconds!r:.40}") from None
+        src["ttft_ms"] = key
+    elif events is not None and events.first_token_ns >= start_ns > 0:
+        d["ttft_ms"] = (events.first_token_ns - start_ns) / 1e6
+        src["ttft_ms"] = "first-token event"
+
+
+def _input(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs, events: SpanEvents | None) -> list[str]:
+    found = M.semconv_input(attrs)
+    if found is None and events is not None and events.messages:
+        found = events.messages, events.labels
+    if found is None:
+        found = M.openllmetry_input(attrs)
+    if found is None:
+        raw = M.get(attrs, "gen_ai.prompt")
+        if raw is not None:
+            found = M.prompt_text(raw, "gen_ai.prompt")
+    if found is None:
+        found = M.openinference_messages(attrs, "llm.input_messages")
+    if found is None:
+        found = M.openinference_prompts(attrs)
+    if found is None:
+        found = M.input_value(attrs)
+    if found is None:
+        return []
+    d["input"], labels = found
+    src["input"] = _family(labels[0]) if labels else "input"
+    return labels
+
+
+def _family(label: str) -> str:
+    """``gen_ai.prompt.3`` -> ``gen_ai.prompt``; ``gen_ai.input.messages[2]`` -> ``gen_ai.input.messages``."""
+    head = label.partition("[")[0].partition(" ")[0]
+    parts = head.split(".")
+    for i, part in enumerate(parts):
+        if part.isdigit():
+            return ".".join(parts[:i])
+    return head
+
+
+def _output(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs, events: SpanEvents | None) -> None:
+    text = reason = label = None
+    reason_label = ""
+    raw = M.get(attrs, "gen_ai.output.messages")
+    if raw is not None:
+        (text, reason), label = M.first_choice(raw), "gen_ai.output.messages"
+    elif events is not None and events.choice is not None:
+        text, reason, label = events.choice["text"], events.choice["finish_reason"], "event gen_ai.choice"
+    elif (legacy := M.openllmetry_output(attrs)) is not None:
+        text, reason, base = legacy
+        label, reason_label = base + ".content", base + ".finish_reason"
+    elif (completion := M.get(attrs, "gen_ai.completion")) is not None:
+        text, label = M.first_choice(completion)[0], "gen_ai.completion"
+    elif (oi := M.openinference_output(attrs)) is not None:
+        text, label = oi
+    elif (out := M.output_value(attrs)) is not None:
+        text, label = out, "output.value"
+    if text is not None and label is not None:
+        d["output"], src["output"] = text, label
+    finish = M.get(attrs, "gen_ai.response.finish_reasons")
+    if isinstance(finish, list):
+        finish = finish[0] if finish else None
+    if finish is not None:
+        d["finish_reason"], src["finish_reason"] = finish, "gen_ai.response.finish_reasons"
+    elif reason is not None and label is not None:
+        d["finish_reason"], src["finish_reason"] = reason, reason_label or label
+    elif (late := _pick(attrs, _LATE_FINISH_KEYS)) is not None:
+        src["finish_reason"], d["finish_reason"] = late
+
+
+def _tags(d: dict[str, Any], attrs: M.Attrs, service_name: str | None) -> dict[str, str]:
+    """Tags from resource ``service.name``, OpenInference ``metadata`` and ``tag.tags``."""
+    tags: dict[str, Any] = {}
+    tag_src: dict[str, str] = {}
+    if service_name is not None:
+        tags["service.name"], tag_src["service.name"] = service_name, "service.name"
+    metadata = M.structured(M.get(attrs, "metadata"))
+    if isinstance(metadata, dict):
+        for key, v in metadata.items():
+            if isinstance(v, str):
+                tags[key] = v
+            elif isinstance(v, bool):
+                tags[key] = "true" if v else "false"
+            elif isinstance(v, (int, float)):
+                tags[key] = str(v)
+            else:
+                continue  # nested values have no place in flat tags
+            tag_src[key] = f"metadata.{key}"
+    elif metadata is not None:
+        raise ValidationError("metadata", "expected a JSON object")
+    labels = M.structured(M.get(attrs, "tag.tags"))
+    if isinstance(labels, str):
+        labels = [labels]
+    if isinstance(labels, list):
+        for i, label in enumerate(labels):
+            name = M.as_text(label)
+            if name:
+                tags[name] = "true"
+                tag_src[name] = f"tag.tags[{i}]"
+    if tags:
+        d["tags"] = tags
+    return tag_src
+
+
+def _rag_sources(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs) -> None:
+    explicit = M.get(attrs, "heron.rag_sources")
+    if explicit is not None:
+        parsed = M.structured(explicit)
+        d["rag_sources"] = parsed if isinstance(parsed, list) else [explicit]
+        src["rag_sources"] = "heron.rag_sources"
+
+
+def attach_sources(item: Interaction, trace_sources: list[str]) -> None:
+    """Give ``item`` the sources its trace's retrievers returned; valid by construction.
+
+    These are derived, not sent for this call, so what does not fit (more than
+    ``MAX_RAG_SOURCES``, or longer than ``MAX_ID_CHARS``) is left out and counted
+    in the tag ``heron.rag_sources_dropped`` rather than rejecting the call.
+    """
+    unique = list(dict.fromkeys(trace_sources))
+    kept = [s for s in unique if len(s) <= L.MAX_ID_CHARS][: L.MAX_RAG_SOURCES]
+    item.rag_sources = kept
+    if len(kept) < len(unique) and len(item.tags) < L.MAX_TAGS:
+        item.tags = {**item.tags, "heron.rag_sources_dropped": str(len(unique) - len(kept))}
+
+
+def retrieved_sources(attrs: M.Attrs) -> list[str]:
+    """Document sources of an OpenInference RETRIEVER span (metadata source, else id)."""
+    found: list[str] = []
+    i = 0
+    while True:
+        base = f"retrieval.documents.{i}.document."
+        doc_id = attrs.get(base + "id")
+        meta = attrs.get(base + "metadata")
+        if doc_id is None and meta is None and base + "content" not in attrs:
+            return found
+        source = None
+        if meta is not None:
+            parsed = M.structured(M.value(meta))
+            if isinstance(parsed, dict):
+                source = next((parsed[k] for k in _SOURCE_KEYS if isinstance(parsed.get(k), str)), None)
+        if source is None and doc_id is not None:
+            source = M.as_text(M.value(doc_id))
+        if source:
+            found.append(source)
+        i += 1
+
+
+def _validate(
+    d: dict[str, Any], src: dict[str, str], labels: list[str], tag_src: dict[str, str], project: str, now: float
+) -> Interaction:
+    try:
+        item = _convert(d, Interaction, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValidationError(*_locate(str(exc), d, src, labels, tag_src)) from None
+    try:
+        return normalize_interaction(item, project=project, now=now)
+    except ValidationError as exc:
+        name, _, rest = exc.field.partition(".")
+        where = labels[0] + "." + rest if name == "input" and labels else src.get(name, exc.field)
+        raise ValidationError(where, exc.message) from None
+
+
+def _locate(
+    text: str, d: dict[str, Any], src: dict[str, str], labels: list[str], tag_src: dict[str, str]
+) -> tuple[str, str]:
+    """msgspec's ``... - at `$.input[2].content``` -> (source attribute, message)."""
+    message, sep, where = text.rpartition(" - at `")
+    if not sep:
+        return "span", text
+    where = where.rstrip("`")
+    tags = d.get("tags") or {}
+    if where.startswith("key` in `$.tags"):
+        bad = next((k for k in tags if len(k) > L.MAX_ID_CHARS), "")
+        return tag_src.get(bad, "tags") + " (tag key)", message
+    path = where.removeprefix("$.")
+    name = path.split("[", 1)[0].split(".", 1)[0]
+    rest = path[len(name) :]
+    if name == "tags":
+        if rest.startswith("["):
+            bad = next((k for k, v in tags.items() if not isinstance(v, str) or len(v) > L.MAX_TAG_VALUE_CHARS), "")
+            return tag_src.get(bad, "tags"), message
+        families = {_family(v if not v.startswith("metadata.") else "metadata") for v in tag_src.values()}
+        return "tags (from " + ", ".join(sorted(families)) + ")", message
+    if name == "input" and rest.startswith("[") and labels:
+        idx_text, _, tail = rest[1:].partition("]")
+        if idx_text.isdigit() and int(idx_text) < len(labels):
+            return labels[int(idx_text)] + tail, message
+    return src.get(name, name) + rest, message
