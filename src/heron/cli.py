@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     server_options(demo)
     demo.add_argument("--days", type=float, default=7.0, help="days of history to backfill (default 7)")
     demo.add_argument("--users", type=int, default=500, help="simulated users (default 500)")
-    demo.add_argument("--rate", type=float, default=2.0, help="live interactions per second (default 2)")
+    demo.add_argument("--rate", type=float, default=0.5, help="interactions per second, backfill and live (default 0.5)")
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=_demo, project="demo")
 
@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("heron").setLevel(logging.INFO)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
