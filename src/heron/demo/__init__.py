@@ -1,0 +1,1 @@
+"""Demo material: simulated chat traffic (:mod:`heron.demo.generator`) and a fake LLM."""
