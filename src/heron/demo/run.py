@@ -47,7 +47,17 @@ def _messages(interaction: Any) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content or ""} for m in interaction.input]
 
 
-def drive(url: str, *, days: float, users: int, rate: float, seed: int, stop: threading.Event, live_openai_every: int = 5) -> None:
+def drive(
+    url: str,
+    *,
+    days: float,
+    users: int,
+    rate: float,
+    seed: int,
+    stop: threading.Event,
+    api_key: str = DEMO_WRITE_KEY,
+    live_openai_every: int = 5,
+) -> None:
     """Send the scenario's records to ``url`` until ``stop`` is set (or forever)."""
     import openai
     from tqdm import tqdm
@@ -57,7 +67,7 @@ def drive(url: str, *, days: float, users: int, rate: float, seed: int, stop: th
     from heron.demo.generator import Scenario, live
     from heron.schema.records import Feedback
 
-    heron.init(endpoint=url, api_key=DEMO_WRITE_KEY, max_queue=200_000)
+    heron.init(endpoint=url, api_key=api_key, max_queue=200_000)
     llm = fake_llm.start()
     client = heron.wrap(openai.OpenAI(base_url=llm.base_url, api_key="demo", max_retries=0))
     now = time.time()
@@ -108,7 +118,7 @@ def _call_openai(client: Any, record: Any, renamed: dict[str, str]) -> None:
     extra = {
         "user_id": record.user_id, "conversation_id": record.conversation_id, "prompt_version": record.prompt_version,
         "app_version": record.app_version, "experiment": record.experiment, "variant": record.variant,
-        "tags": dict(record.tags),
+        "tags": {**record.tags, "via": "openai-sdk"},
     }  # fmt: skip
     streaming = record.ttft_ms is not None
     try:
