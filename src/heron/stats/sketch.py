@@ -94,11 +94,12 @@ def grouped_quantiles(
     base = np.where(starts > 0, cum[starts - 1], 0)
     totals = cum[ends - 1] - base
     values = np.empty((len(starts), len(qs)))
-    mids = 2.0 * GAMMA ** buckets.astype(np.float64) / (GAMMA + 1.0)
     for j, q in enumerate(qs):
         rank = q * (totals - 1)
         below = np.floor(rank)
         lo = np.searchsorted(cum, base + below, side="right")
         hi = np.minimum(np.searchsorted(cum, base + below + 1, side="right"), ends - 1)
-        values[:, j] = mids[lo] + (rank - below) * (mids[hi] - mids[lo])
+        low = 2.0 * GAMMA ** buckets[lo].astype(np.float64) / (GAMMA + 1.0)
+        high = 2.0 * GAMMA ** buckets[hi].astype(np.float64) / (GAMMA + 1.0)
+        values[:, j] = low + (rank - below) * (high - low)
     return keys[starts], totals, values

@@ -194,65 +194,72 @@ def _rollup_metrics(query: MetricsQuery, dim: str, value: str | None) -> Metrics
     if value is not None:
         cond += " AND value = ?"
         params.append(value)
-    group = "value" if query.group_by else "NULL::VARCHAR"
+    group = "nullif(value, '')" if query.group_by else "NULL::VARCHAR"
     counts = f"""
     SELECT date_trunc('{query.bucket}', hour) AS t, epoch_us(date_trunc('{query.bucket}', hour)) AS _t_us,
-           {group} AS "group", sum(n) AS count, sum(errors) AS errors,
+           {group} AS "group", sum(n)::BIGINT AS count, sum(errors)::BIGINT AS errors,
            sum(errors) / sum(n) AS error_rate, sum(latency_sum) / nullif(sum(latency_n), 0) AS latency_avg,
-           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-           sum(cached_tokens) AS cached_tokens, sum(reasoning_tokens) AS reasoning_tokens
+           sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
+           sum(cached_tokens)::BIGINT AS cached_tokens, sum(reasoning_tokens)::BIGINT AS reasoning_tokens
     FROM rollup_hour WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1, 3
     """
     hist = f"""
     SELECT epoch_us(date_trunc('{query.bucket}', hour)) AS t, {group} AS g, metric, buckets, counts
-    FROM rollup_hour_hist WHERE {cond}
+    FROM rollup_hour_hist WHERE {cond} ORDER BY 1, 2 NULLS FIRST, 3
     """
     return MetricsPlan(counts, params, hist, list(params))
 
 
-_QUANTILE_COLUMNS = {m: [f"{name}_{qn}" for qn in _Q_NAMES] for m, name in ((0, "latency"), (1, "ttft"))}
+_QUANTILE_NAMES = [f"{name}_{qn}" for name in ("latency", "ttft") for qn in _Q_NAMES]
 
 
-def attach_quantiles(rows: list[dict[str, Any]], hist: pa.Table) -> None:
-    """Add latency_pXX / ttft_pXX to each (t, group) row from the fetched histograms.
+def _codes(column: pa.ChunkedArray, labels: list[Any]) -> np.ndarray:
+    """Integer codes of a string column (nulls included) against ``labels``."""
+    index = {label: i for i, label in enumerate(labels)}
+    return np.fromiter((index[v] for v in column.to_pylist()), np.int64, len(column))
 
-    Each row carries ``_t_us`` (its bucket start in epoch microseconds), removed here.
+
+def rollup_rows(counts: pa.Table, hist: pa.Table) -> list[dict[str, Any]]:
+    """Metric rows from the rollup queries' Arrow results, quantiles computed in numpy.
+
+    Both results are ordered by (t, group); the histograms' quantiles are
+    aligned to the count rows by integer keys, then rows are built in one pass.
     """
-    found: dict[tuple[int, Any, int], list[float]] = {}
-    if hist.num_rows:
-        t = hist.column("t").to_numpy()
-        groups = hist.column("g").to_pylist()
-        labels = sorted({g for g in groups}, key=lambda g: (g is not None, g or ""))
-        label_index = {g: i for i, g in enumerate(labels)}
-        g_index = np.fromiter((label_index[g] for g in groups), np.int64, len(groups))
-        times, t_index = np.unique(t, return_inverse=True)
-        metric = hist.column("metric").to_numpy().astype(np.int64)
-        row_key = (t_index.astype(np.int64) * len(labels) + g_index) * 2 + metric
-        # Rows are one histogram each, buckets ascending: if no (t, group, metric) repeats
-        # (compacted hourly rollups), ordering the rows is enough and nothing is re-sorted.
-        order = np.argsort(row_key, kind="stable")
-        row_key = row_key[order]
-        presorted = bool(np.all(row_key[1:] != row_key[:-1]))
-        take = pa.array(order)
-        bucket_lists = hist.column("buckets").combine_chunks().take(take)
-        count_lists = hist.column("counts").combine_chunks().take(take)
+    n = counts.num_rows
+    quantiles = np.full((n, len(_QUANTILE_NAMES)), np.nan)
+    if hist.num_rows and n:
+        labels = sorted(set(counts.column("group").to_pylist()) | set(hist.column("g").to_pylist()), key=lambda g: (g is not None, g or ""))
+        times = np.unique(np.concatenate([counts.column("_t_us").to_numpy(), hist.column("t").to_numpy()]))
+        width = len(labels)
+        row_cell = np.searchsorted(times, counts.column("_t_us").to_numpy()) * width + _codes(counts.column("group"), labels)
+        hist_key = (np.searchsorted(times, hist.column("t").to_numpy()) * width + _codes(hist.column("g"), labels)) * 2
+        hist_key += hist.column("metric").to_numpy().astype(np.int64)
+        # One histogram per row, buckets ascending, rows ordered by key (SQL ORDER BY):
+        # unless a key repeats (day buckets merge hours), nothing needs re-sorting.
+        presorted = bool(np.all(hist_key[1:] > hist_key[:-1]))
+        bucket_lists = hist.column("buckets").combine_chunks()
+        count_lists = hist.column("counts").combine_chunks()
         parents = pc.list_parent_indices(bucket_lists).to_numpy()
         keys, _totals, values = sketch.grouped_quantiles(
-            row_key[parents],
+            hist_key[parents],
             pc.list_flatten(bucket_lists).to_numpy().astype(np.int64),
             pc.list_flatten(count_lists).to_numpy(),
             QUANTILES,
             presorted=presorted,
         )
-        cells, metrics_of = np.divmod(keys, 2)
-        ti, gi = np.divmod(cells, len(labels))
-        for tv, gv, m, vals in zip(times[ti].tolist(), gi.tolist(), metrics_of.tolist(), values.tolist()):
-            found[(tv, labels[gv], m)] = vals
-    for row in rows:
-        t_us = row.pop("_t_us")
-        for m, columns in _QUANTILE_COLUMNS.items():
-            vals = found.get((t_us, row["group"], m))
-            row.update(zip(columns, vals) if vals is not None else ((c, None) for c in columns))
+        for metric in (0, 1):
+            wanted = row_cell * 2 + metric
+            at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            hit = keys[at] == wanted
+            block = slice(metric * len(_Q_NAMES), (metric + 1) * len(_Q_NAMES))
+            quantiles[hit, block] = values[at[hit]]
+    names = [c for c in counts.column_names if c not in ("t", "_t_us")]
+    columns = [[_aware(t) for t in counts.column("t").to_pylist()]]
+    columns += [counts.column(c).to_pylist() for c in names]
+    table = pa.table({name: quantiles[:, i] for i, name in enumerate(_QUANTILE_NAMES)})
+    columns += [pc.if_else(pc.is_nan(table.column(name)), None, table.column(name)).to_pylist() for name in _QUANTILE_NAMES]
+    keys_out = ["t", *names, *_QUANTILE_NAMES]
+    return [dict(zip(keys_out, values)) for values in zip(*columns)]
 
 
 def _raw_metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
@@ -314,10 +321,10 @@ def users(query: UsersQuery) -> tuple[str, list[Any]]:
         if value is not None:
             cond += " AND value = ?"
             params.append(value)
-        group = "value" if query.group_by else "NULL"
+        group = "nullif(value, '')" if query.group_by else "NULL"
         return (
-            f'SELECT CAST(day AS TIMESTAMP) AS t, {group} AS "group", count(DISTINCT user_hash) AS users '
-            f"FROM daily_users WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2",
+            f'SELECT CAST(day AS TIMESTAMP) AS t, {group} AS "group", sum(users) AS users '
+            f"FROM daily_user_counts WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2",
             params,
         )
     params = []

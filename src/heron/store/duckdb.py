@@ -32,6 +32,33 @@ from heron.store.migrations import migrations
 
 _LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
 
+def _merge(
+    table: str, time_col: str, key: str, aggregates: str, new: str, old: str, regroup: str | None = None
+) -> list[str]:
+    """Statements folding the temp table ``part`` into ``table``: one row per key, ever.
+
+    Only the keys ``part`` touches are read, merged and rewritten, so rollups
+    never accumulate partial rows and need no compaction.
+    """
+    match = " AND ".join(f"t.{k} = p.{k}" for k in (k.strip() for k in key.split(",")))
+    touched = (
+        f"t.{time_col} BETWEEN (SELECT min({time_col}) FROM part) AND (SELECT max({time_col}) FROM part)"
+        f" AND EXISTS (SELECT 1 FROM part p WHERE {match})"
+    )
+    return [
+        f"""
+        CREATE OR REPLACE TEMP TABLE merged AS
+        SELECT {key}, {aggregates} FROM (
+            {new}
+            UNION ALL BY NAME
+            SELECT * FROM ({old}) t WHERE {touched}
+        ) GROUP BY {regroup or key}
+        """,
+        f"DELETE FROM {table} t WHERE {touched}",
+        f"INSERT INTO {table} SELECT * FROM merged",
+    ]
+
+
 _FOLD = [
     # Rows new to the store (not already stored under the same project and id).
     """
@@ -47,70 +74,68 @@ _FOLD = [
     "INSERT INTO interactions SELECT * FROM new_rows",
     f"""
     CREATE OR REPLACE TEMP TABLE long_rows AS
-    SELECT project, date_trunc('hour', start_time) AS hour, d.dim AS dim, d.value AS value,
+    SELECT project, date_trunc('hour', start_time) AS hour, d.dim AS dim, coalesce(d.value, '') AS value,
            status, latency_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens, user_id
     FROM (SELECT *, unnest([{_LONG_DIMS}]) AS d FROM new_rows)
     """,
     """
-    INSERT INTO rollup_hour
-    SELECT project, hour, dim, value, count(*), count(*) FILTER (WHERE status = 'error'),
-           coalesce(sum(latency_ms), 0), count(latency_ms),
-           coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
-           coalesce(sum(cached_tokens), 0), coalesce(sum(reasoning_tokens), 0)
+    CREATE OR REPLACE TEMP TABLE part AS
+    SELECT project, hour, dim, value, count(*) AS n, count(*) FILTER (WHERE status = 'error') AS errors,
+           coalesce(sum(latency_ms), 0) AS latency_sum, count(latency_ms) AS latency_n,
+           coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+           coalesce(sum(cached_tokens), 0) AS cached_tokens, coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens
     FROM long_rows GROUP BY ALL
     """,
+    *_merge(
+        "rollup_hour",
+        "hour",
+        "project, hour, dim, value",
+        "sum(n), sum(errors), sum(latency_sum), sum(latency_n), sum(input_tokens), sum(output_tokens),"
+        " sum(cached_tokens), sum(reasoning_tokens)",
+        "SELECT * FROM part",
+        "SELECT * FROM rollup_hour",
+    ),
     f"""
-    INSERT INTO rollup_hour_hist
-    SELECT project, hour, dim, value, metric, list(b ORDER BY b), list(n ORDER BY b) FROM (
-        SELECT project, hour, dim, value, 0 AS metric, {sketch.sql_bucket('latency_ms')} AS b, count(*) AS n
-        FROM long_rows WHERE latency_ms IS NOT NULL GROUP BY ALL
-        UNION ALL
-        SELECT project, hour, dim, value, 1 AS metric, {sketch.sql_bucket('ttft_ms')} AS b, count(*) AS n
-        FROM long_rows WHERE ttft_ms IS NOT NULL GROUP BY ALL
-    ) GROUP BY ALL
+    CREATE OR REPLACE TEMP TABLE part AS
+    SELECT project, hour, dim, value, 0 AS metric, {sketch.sql_bucket('latency_ms')} AS b, count(*) AS n
+    FROM long_rows WHERE latency_ms IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT project, hour, dim, value, 1 AS metric, {sketch.sql_bucket('ttft_ms')} AS b, count(*) AS n
+    FROM long_rows WHERE ttft_ms IS NOT NULL GROUP BY ALL
     """,
+    *_merge(
+        "rollup_hour_hist",
+        "hour",
+        "project, hour, dim, value, metric",
+        "list(b ORDER BY b), list(n ORDER BY b) FROM (SELECT project, hour, dim, value, metric, b, sum(n) AS n",
+        "SELECT * FROM part",
+        "SELECT project, hour, dim, value, metric, unnest(buckets) AS b, unnest(counts) AS n FROM rollup_hour_hist",
+        regroup="project, hour, dim, value, metric, b) GROUP BY project, hour, dim, value, metric",
+    ),
+    # Users new to (day, dimension value): remembered, and counted once.
     """
-    INSERT INTO daily_users
-    SELECT DISTINCT l.project, CAST(l.hour AS DATE), l.dim, l.value, hash(l.user_id) FROM long_rows l
+    CREATE OR REPLACE TEMP TABLE new_users AS
+    SELECT DISTINCT l.project, CAST(l.hour AS DATE) AS day, l.dim, l.value, hash(l.user_id) AS user_hash
+    FROM long_rows l
     WHERE l.user_id IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM daily_users u
         WHERE u.day BETWEEN (SELECT CAST(min(hour) AS DATE) FROM long_rows)
                         AND (SELECT CAST(max(hour) AS DATE) FROM long_rows)
           AND u.project = l.project AND u.day = CAST(l.hour AS DATE) AND u.dim = l.dim
-          AND u.value IS NOT DISTINCT FROM l.value AND u.user_hash = hash(l.user_id)
+          AND u.value = l.value AND u.user_hash = hash(l.user_id)
     )
     """,
+    "INSERT INTO daily_users SELECT * FROM new_users",
+    "CREATE OR REPLACE TEMP TABLE part AS SELECT project, day, dim, value, count(*) AS users FROM new_users GROUP BY ALL",
+    *_merge(
+        "daily_user_counts",
+        "day",
+        "project, day, dim, value",
+        "sum(users)",
+        "SELECT * FROM part",
+        "SELECT * FROM daily_user_counts",
+    ),
 ]
-
-# Merge the per-batch partial rollup rows and sort them by dimension, so a query
-# for one dimension reads only that dimension's row groups (zone maps).
-_COMPACT = [
-    """
-    CREATE OR REPLACE TEMP TABLE c AS
-    SELECT project, hour, dim, value, sum(n) AS n, sum(errors) AS errors, sum(latency_sum) AS latency_sum,
-           sum(latency_n) AS latency_n, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-           sum(cached_tokens) AS cached_tokens, sum(reasoning_tokens) AS reasoning_tokens
-    FROM rollup_hour GROUP BY ALL ORDER BY project, dim, value, hour
-    """,
-    "DELETE FROM rollup_hour",
-    "INSERT INTO rollup_hour SELECT * FROM c",
-    """
-    CREATE OR REPLACE TEMP TABLE c AS
-    SELECT project, hour, dim, value, metric, list(b ORDER BY b) AS buckets, list(n ORDER BY b) AS counts FROM (
-        SELECT project, hour, dim, value, metric, b, sum(n) AS n FROM (
-            SELECT project, hour, dim, value, metric, unnest(buckets) AS b, unnest(counts) AS n FROM rollup_hour_hist
-        ) GROUP BY ALL
-    ) GROUP BY ALL ORDER BY project, dim, value, hour, metric
-    """,
-    "DELETE FROM rollup_hour_hist",
-    "INSERT INTO rollup_hour_hist SELECT * FROM c",
-    "CREATE OR REPLACE TEMP TABLE c AS SELECT DISTINCT * FROM daily_users ORDER BY project, dim, value, day",
-    "DELETE FROM daily_users",
-    "INSERT INTO daily_users SELECT * FROM c",
-    "DROP TABLE c",
-]
-COMPACT_MIN_ROWS = 200_000
-"""Compact once this many rollup rows (and at least as many as the last compaction left) arrived."""
 
 
 class DuckDBStore:
@@ -132,16 +157,14 @@ class DuckDBStore:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._migrate()
-        self._applied = int(self._con.execute("SELECT lsn FROM wal_applied WHERE id = 0").fetchone()[0])  # type: ignore[index]
-        self._rollup_rows_at_compaction = self._rollup_rows()
+        self._applied = int(self._scalar(self._con, "SELECT lsn FROM wal_applied WHERE id = 0"))
 
     # -- lifecycle -------------------------------------------------------------
 
     def _migrate(self) -> None:
         con = self._con
         con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-        current = int(row[0]) if row and row[0] is not None else 0
+        current = int(self._scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version"))
         for version, script in migrations():
             if version <= current:
                 continue
@@ -155,8 +178,7 @@ class DuckDBStore:
                 raise StoreError(f"migration {version} failed: {exc}") from exc
 
     def schema_version(self) -> int:
-        row = self._cursor().execute("SELECT max(version) FROM schema_version").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        return int(self._scalar(self._cursor(), "SELECT coalesce(max(version), 0) FROM schema_version"))
 
     def close(self) -> None:
         with self._write_lock:
@@ -165,6 +187,11 @@ class DuckDBStore:
             except duckdb.Error:
                 pass
             self._con.close()
+
+    @staticmethod
+    def _scalar(con: duckdb.DuckDBPyConnection, statement: str, params: list[Any] | None = None) -> Any:
+        """One value; fetches the whole result, as DuckDB wants before the next statement."""
+        return con.execute(statement, params or []).fetchall()[0][0]
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cursor", None)
@@ -207,41 +234,11 @@ class DuckDBStore:
                 raise StoreError(f"write failed: {exc}") from exc
             if lsn:
                 self._applied = lsn
-            rows = self._rollup_rows()
-            if rows - self._rollup_rows_at_compaction >= max(COMPACT_MIN_ROWS, self._rollup_rows_at_compaction):
-                self._compact_locked()
-
-    def _rollup_rows(self) -> int:
-        row = self._con.execute(
-            "SELECT (SELECT count(*) FROM rollup_hour) + (SELECT count(*) FROM rollup_hour_hist)"
-            " + (SELECT count(*) FROM daily_users)"
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def compact(self) -> None:
-        """Merge partial rollup rows now (also happens on its own as they accumulate)."""
-        with self._write_lock:
-            self._compact_locked()
-
-    def _compact_locked(self) -> None:
-        con = self._con
-        con.execute("BEGIN")
-        try:
-            for statement in _COMPACT:
-                con.execute(statement)
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            raise StoreError(f"compaction failed: {exc}") from exc
-        self._rollup_rows_at_compaction = self._rollup_rows()
 
     # -- reads -----------------------------------------------------------------
 
     def count(self, project: str) -> int:
-        row = self._cursor().execute(
-            "SELECT coalesce(sum(n), 0) FROM rollup_hour WHERE project = ? AND dim = ''", [project]
-        ).fetchone()
-        return int(row[0]) if row else 0
+        return int(self._scalar(self._cursor(), "SELECT coalesce(sum(n), 0) FROM rollup_hour WHERE project = ? AND dim = ''", [project]))
 
     def list_interactions(self, query: InteractionQuery) -> Page:
         statement, params = sql.list_interactions(query)
@@ -292,10 +289,10 @@ class DuckDBStore:
     def metrics(self, query: MetricsQuery) -> list[dict[str, Any]]:
         plan = sql.metrics(query)
         cur = self._cursor()
-        rows = [sql.clean_metric_row(r) for r in sql.fetch_dicts(cur.execute(plan.sql, plan.params))]
-        if plan.hist_sql is not None:
-            sql.attach_quantiles(rows, cur.sql(plan.hist_sql, params=plan.hist_params).to_arrow_table())
-        return rows
+        if plan.hist_sql is None:
+            return [sql.clean_metric_row(r) for r in sql.fetch_dicts(cur.execute(plan.sql, plan.params))]
+        counts = cur.sql(plan.sql, params=plan.params).to_arrow_table()
+        return sql.rollup_rows(counts, cur.sql(plan.hist_sql, params=plan.hist_params).to_arrow_table())
 
     def users(self, query: UsersQuery) -> list[dict[str, Any]]:
         statement, params = sql.users(query)

@@ -48,13 +48,13 @@ CREATE TABLE feedback (
     ingested_at      TIMESTAMP NOT NULL
 );
 
--- Hourly rollups, one row per (hour, dimension, value) and batch; summed at read time.
--- dim '' / value '' is the project total.
+-- Hourly rollups, one row per (hour, dimension, value), merged on every write.
+-- dim '' / value '' is the project total; value '' also stands for "not set".
 CREATE TABLE rollup_hour (
     project          VARCHAR NOT NULL,
     hour             TIMESTAMP NOT NULL,
     dim              VARCHAR NOT NULL,
-    value            VARCHAR,
+    value            VARCHAR NOT NULL,
     n                BIGINT NOT NULL,
     errors           BIGINT NOT NULL,
     latency_sum      DOUBLE NOT NULL,
@@ -71,19 +71,28 @@ CREATE TABLE rollup_hour_hist (
     project          VARCHAR NOT NULL,
     hour             TIMESTAMP NOT NULL,
     dim              VARCHAR NOT NULL,
-    value            VARCHAR,
+    value            VARCHAR NOT NULL,
     metric           TINYINT NOT NULL,
     buckets          SMALLINT[] NOT NULL,
     counts           BIGINT[] NOT NULL
 );
 
--- Distinct users per day and dimension value, as 64-bit hashes of user_id.
+-- Which users (64-bit hashes of user_id) were seen per day and dimension value: only
+-- consulted at write time, so each new one is counted once in daily_user_counts.
 CREATE TABLE daily_users (
     project          VARCHAR NOT NULL,
     day              DATE NOT NULL,
     dim              VARCHAR NOT NULL,
-    value            VARCHAR,
+    value            VARCHAR NOT NULL,
     user_hash        UBIGINT NOT NULL
+);
+
+CREATE TABLE daily_user_counts (
+    project          VARCHAR NOT NULL,
+    day              DATE NOT NULL,
+    dim              VARCHAR NOT NULL,
+    value            VARCHAR NOT NULL,
+    users            BIGINT NOT NULL
 );
 
 CREATE TABLE wal_applied (
