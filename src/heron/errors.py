@@ -29,6 +29,9 @@ class ValidationError(HeronError):
         self.field = field
         self.message = message
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # picklable across the decode worker process
+        return (type(self), (self.field, self.message))
+
 
 class PayloadError(ValidationError):
     """The request body cannot be read at all."""
@@ -45,6 +48,9 @@ class OverloadedError(HeronError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_overloaded, (type(self), str(self), self.retry_after))
+
 
 class StoreError(HeronError):
     """The storage backend failed."""
@@ -55,8 +61,16 @@ class UnknownKeyError(StoreError, KeyError):
 
     def __init__(self, kind: str, key: str, valid: list[str]) -> None:
         super().__init__(f"unknown {kind} {key!r}; valid: {', '.join(sorted(valid))}")
+        self.kind = kind
         self.key = key
         self.valid = valid
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, list[str]]]:
+        return (type(self), (self.kind, self.key, self.valid))
+
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+def _overloaded(cls: type[OverloadedError], message: str, retry_after: float) -> OverloadedError:
+    return cls(message, retry_after=retry_after)

@@ -18,6 +18,7 @@ from heron.server.api.openapi import openapi_document
 from heron.server.auth import KeyRing
 from heron.server.context import Services, authenticate, services
 from heron.server.ingest import routes as ingest_routes
+from heron.server.ingest.offload import start_pool
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.ingest.wal import WriteAheadLog
 from heron.server.responses import error_response, json_response
@@ -89,16 +90,20 @@ def create_app(settings: Settings) -> Starlette:
         wal = WriteAheadLog(settings.data_dir / "wal", fsync=settings.fsync)
         pipeline = IngestPipeline(store, wal, max_pending=settings.max_pending)
         pipeline.start()
+        offload = start_pool(settings.otlp_workers)
         app.state.services = Services(
             settings=settings,
             store=store,
             pipeline=pipeline,
             keys=KeyRing(settings.data_dir / "keys.json"),
             inflight=asyncio.Semaphore(settings.max_inflight),
+            offload=offload,
         )
         try:
             yield
         finally:
+            if offload is not None:
+                offload.shutdown(wait=True, cancel_futures=True)
             pipeline.close()
             store.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -21,6 +22,8 @@ class Services:
     pipeline: IngestPipeline
     keys: KeyRing
     inflight: asyncio.Semaphore
+    offload: Executor | None = None
+    """Helper processes for CPU-heavy decoding (OTLP), or None to decode in threads."""
     started: float = field(default_factory=time.time)
     rejected_items: int = 0
     rejected_requests: int = 0

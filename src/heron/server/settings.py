@@ -15,6 +15,7 @@ ENVIRONMENT: dict[str, str] = {
     "HERON_MAX_PENDING": "Records accepted but not yet stored before ingest answers 503 (default: 500000).",
     "HERON_MAX_INFLIGHT": "Concurrent ingest requests before ingest answers 429 (default: 64).",
     "HERON_DUCKDB_MEMORY": "DuckDB memory limit, e.g. '4GB' (default: DuckDB's own, 80% of RAM).",
+    "HERON_OTLP_WORKERS": "Helper processes that decode and map OTLP spans off the server's interpreter lock (default: 1 on a multi-core machine, else 0: decode in threads).",
     "HERON_FSYNC": "'0' turns off fsync of the write-ahead log: faster, loses acknowledged data on power loss (default: 1).",
 }
 """Every environment variable the server reads, with its meaning (docs/configuration.md lists the same)."""
@@ -42,6 +43,7 @@ class Settings:
     max_inflight: int = 64
     duckdb_memory: str | None = None
     fsync: bool = True
+    otlp_workers: int = 0
 
     @classmethod
     def resolve(
@@ -59,4 +61,5 @@ class Settings:
             max_inflight=_int("HERON_MAX_INFLIGHT", 64),
             duckdb_memory=_env("HERON_DUCKDB_MEMORY", "") or None,
             fsync=_env("HERON_FSYNC", "1") != "0",
+            otlp_workers=_int("HERON_OTLP_WORKERS", 1 if (os.cpu_count() or 1) >= 2 else 0),
         )

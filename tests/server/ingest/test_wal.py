@@ -47,3 +47,4 @@ def test_prune_keeps_unapplied_segments(tmp_path: Path) -> None:
     assert len(wal.segments()) == 5
     assert wal.prune(applied_lsn=3) == 3
     assert [lsn for lsn, _ in wal.read(0)] == [4, 5]
+

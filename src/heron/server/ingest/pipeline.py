@@ -37,6 +37,10 @@ _encode_frame = msgspec.msgpack.Encoder().encode
 _decode_frame = msgspec.msgpack.Decoder(WalFrame).decode
 
 
+def decode_frame(payload: bytes) -> WalFrame:
+    return _decode_frame(payload)
+
+
 def encode_frame(interactions: list[Interaction], feedback: list[Feedback]) -> bytes:
     return _encode_frame(WalFrame(interactions, feedback))
 

@@ -6,6 +6,7 @@ the event loop, and answers only after the accepted records are durable.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,11 +17,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from heron.errors import HeronError, OverloadedError
-from heron.schema import otlp
 from heron.server.context import authenticate, services
 from heron.server.ingest.body import decompress, read_body
 from heron.server.ingest.decode import Decoded, decode_feedback, decode_interactions
-from heron.server.ingest.pipeline import encode_frame
+from heron.server.ingest.offload import MappedTraces, map_traces
+from heron.server.ingest.pipeline import decode_frame, encode_frame
 from heron.server.responses import error_response, json_response
 
 
@@ -78,17 +79,14 @@ async def ingest_traces(request: Request) -> Response:
             return _otlp_error("too many concurrent ingest requests; retry later", 429, as_json, {"Retry-After": "1"})
         async with svc.inflight:
             body = await read_body(request)
-
-            def work() -> tuple[otlp.OtlpResult, bytes]:
-                data = decompress(body, request.headers.get("content-encoding"))
-                message = otlp.decode_request(data, content_type)
-                result = otlp.spans_to_interactions(message, project=principal.project, now=time.time())
-                payload = encode_frame(result.interactions, []) if result.interactions else b""
-                return result, payload
-
-            result, payload = await to_thread.run_sync(work)
-            if result.interactions:
-                await svc.pipeline.submit(payload, result.interactions, [])
+            args = (body, request.headers.get("content-encoding"), content_type, principal.project, time.time())
+            if svc.offload is None:
+                mapped = await to_thread.run_sync(map_traces, *args)
+            else:
+                mapped = await asyncio.get_running_loop().run_in_executor(svc.offload, map_traces, *args)
+            if mapped.accepted:
+                interactions = decode_frame(mapped.payload).interactions
+                await svc.pipeline.submit(mapped.payload, interactions, [])
     except OverloadedError as exc:
         svc.rejected_requests += 1
         return _otlp_error(str(exc), 503, as_json, {"Retry-After": f"{max(1, round(exc.retry_after))}"})
@@ -96,11 +94,11 @@ async def ingest_traces(request: Request) -> Response:
         svc.rejected_requests += 1
         response = error_response(exc)
         return _otlp_error(response.body.decode(), response.status_code, as_json, None)
-    svc.rejected_items += len(result.rejected)
-    return _otlp_success(result, as_json)
+    svc.rejected_items += len(mapped.rejected)
+    return _otlp_success(mapped, as_json)
 
 
-def _otlp_success(result: otlp.OtlpResult, as_json: bool) -> Response:
+def _otlp_success(result: MappedTraces, as_json: bool) -> Response:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
     message = ExportTraceServiceResponse()
