@@ -22,7 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not keys.projects():
         write = keys.add(args.project, "write", args.write_key)
         read = keys.add(args.project, "read", args.read_key)
-        print(f"Created project {args.project!r}. Keep these keys; they are shown once.")
+        print(f"Created project {args.project!r}." + ("" if args.write_key and args.read_key else " Keep these keys; they are shown once."))
         print(f"  write key: {write}\n  read key:  {read}")
     elif args.write_key or args.read_key:
         for scope, key in (("write", args.write_key), ("read", args.read_key)):

@@ -45,3 +45,37 @@ def test_openapi_document(tmp_path: Path) -> None:
     interaction = doc["components"]["schemas"]["Interaction"]
     assert set(interaction["required"]) == {"model", "start_time"}
     assert interaction["properties"]["model"]["maxLength"] == 256
+
+
+def test_too_many_concurrent_requests_get_429(tmp_path: Path) -> None:
+    import threading
+
+    server = start_server(tmp_path / "data", env={"HERON_MAX_INFLIGHT": "1"})
+    release = threading.Event()
+
+    def slow_body():  # holds the only ingest slot until released
+        yield b'{"interactions": ['
+        release.wait(10)
+        yield b"]}"
+
+    try:
+        holder = threading.Thread(
+            target=lambda: httpx.post(f"{server.url}/v1/interactions", content=slow_body(), headers=server.write_headers, timeout=30)
+        )
+        holder.start()
+        deadline = time.monotonic() + 10
+        response = None
+        while time.monotonic() < deadline:
+            response = httpx.post(f"{server.url}/v1/interactions", json={"interactions": []}, headers=server.write_headers)
+            if response.status_code == 429:
+                break
+            time.sleep(0.05)
+        release.set()
+        holder.join(10)
+        assert response is not None and response.status_code == 429
+        assert response.headers["retry-after"] == "1"
+        after = httpx.post(f"{server.url}/v1/interactions", json={"interactions": []}, headers=server.write_headers)
+        assert after.status_code == 200
+    finally:
+        release.set()
+        server.stop()

@@ -2,7 +2,7 @@
 
 Each write is one transaction that inserts the new interactions (skipping ids
 already stored, so client retries and log replays are idempotent), folds them
-into the hourly rollups and daily-user sets, and records the write-ahead-log
+into the hourly rollups and daily user counts, and records the write-ahead-log
 sequence number it applied.
 """
 
@@ -32,13 +32,13 @@ from heron.store.migrations import migrations
 
 _LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
 
-def _merge(
-    table: str, time_col: str, key: str, aggregates: str, new: str, old: str, regroup: str | None = None
-) -> list[str]:
+
+def _merge(table: str, time_col: str, key: str, select: str, old: str) -> list[str]:
     """Statements folding the temp table ``part`` into ``table``: one row per key, ever.
 
-    Only the keys ``part`` touches are read, merged and rewritten, so rollups
-    never accumulate partial rows and need no compaction.
+    ``select`` aggregates ``u``, the union of ``part`` and the rows of ``old`` (the
+    table, possibly unnested) under the keys ``part`` touches. Only those keys are
+    read, merged and rewritten, so rollups never accumulate partial rows.
     """
     match = " AND ".join(f"t.{k} = p.{k}" for k in (k.strip() for k in key.split(",")))
     touched = (
@@ -48,11 +48,8 @@ def _merge(
     return [
         f"""
         CREATE OR REPLACE TEMP TABLE merged AS
-        SELECT {key}, {aggregates} FROM (
-            {new}
-            UNION ALL BY NAME
-            SELECT * FROM ({old}) t WHERE {touched}
-        ) GROUP BY {regroup or key}
+        WITH u AS (SELECT * FROM part UNION ALL BY NAME SELECT * FROM ({old}) t WHERE {touched})
+        {select}
         """,
         f"DELETE FROM {table} t WHERE {touched}",
         f"INSERT INTO {table} SELECT * FROM merged",
@@ -90,9 +87,8 @@ _FOLD = [
         "rollup_hour",
         "hour",
         "project, hour, dim, value",
-        "sum(n), sum(errors), sum(latency_sum), sum(latency_n), sum(input_tokens), sum(output_tokens),"
-        " sum(cached_tokens), sum(reasoning_tokens)",
-        "SELECT * FROM part",
+        "SELECT project, hour, dim, value, sum(n), sum(errors), sum(latency_sum), sum(latency_n), sum(input_tokens),"
+        " sum(output_tokens), sum(cached_tokens), sum(reasoning_tokens) FROM u GROUP BY ALL",
         "SELECT * FROM rollup_hour",
     ),
     f"""
@@ -107,10 +103,9 @@ _FOLD = [
         "rollup_hour_hist",
         "hour",
         "project, hour, dim, value, metric",
-        "list(b ORDER BY b), list(n ORDER BY b) FROM (SELECT project, hour, dim, value, metric, b, sum(n) AS n",
-        "SELECT * FROM part",
+        "SELECT project, hour, dim, value, metric, list(b ORDER BY b), list(n ORDER BY b)"
+        " FROM (SELECT project, hour, dim, value, metric, b, sum(n) AS n FROM u GROUP BY ALL) GROUP BY ALL",
         "SELECT project, hour, dim, value, metric, unnest(buckets) AS b, unnest(counts) AS n FROM rollup_hour_hist",
-        regroup="project, hour, dim, value, metric, b) GROUP BY project, hour, dim, value, metric",
     ),
     # Users new to (day, dimension value): remembered, and counted once.
     """
@@ -131,8 +126,7 @@ _FOLD = [
         "daily_user_counts",
         "day",
         "project, day, dim, value",
-        "sum(users)",
-        "SELECT * FROM part",
+        "SELECT project, day, dim, value, sum(users) FROM u GROUP BY ALL",
         "SELECT * FROM daily_user_counts",
     ),
 ]
