@@ -6,6 +6,7 @@
     │   └── PayloadError       the request as a whole is unreadable (JSON, protobuf, gzip, UTF-8)
     ├── AuthError              missing or wrong API key
     ├── OverloadedError        the server sheds load; retry after ``retry_after`` seconds
+    │   └── BusyError          too many requests in flight right now (429 rather than 503)
     └── StoreError             the storage backend failed
         └── UnknownKeyError    a registry lookup failed; the message lists the valid keys
 """
@@ -50,6 +51,10 @@ class OverloadedError(HeronError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_overloaded, (type(self), str(self), self.retry_after))
+
+
+class BusyError(OverloadedError):
+    """Too many concurrent requests; unlike a full backlog, this clears in moments."""
 
 
 class StoreError(HeronError):

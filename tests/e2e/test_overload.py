@@ -52,6 +52,7 @@ def test_too_many_concurrent_requests_get_429(tmp_path: Path) -> None:
 
     server = start_server(tmp_path / "data", env={"HERON_MAX_INFLIGHT": "1"})
     release = threading.Event()
+    status = lambda: httpx.get(f"{server.url}/v1/status", headers=server.read_headers).json()["ingest"]  # noqa: E731
 
     def slow_body():  # holds the only ingest slot until released
         yield b'{"interactions": ['
@@ -64,18 +65,16 @@ def test_too_many_concurrent_requests_get_429(tmp_path: Path) -> None:
         )
         holder.start()
         deadline = time.monotonic() + 10
-        response = None
-        while time.monotonic() < deadline:
-            response = httpx.post(f"{server.url}/v1/interactions", json={"interactions": []}, headers=server.write_headers)
-            if response.status_code == 429:
-                break
-            time.sleep(0.05)
+        while status()["inflight_requests"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        response = httpx.post(f"{server.url}/v1/interactions", json={"interactions": []}, headers=server.write_headers)
+        otlp = httpx.post(f"{server.url}/v1/traces", json={"resourceSpans": []}, headers=server.write_headers)
         release.set()
         holder.join(10)
-        assert response is not None and response.status_code == 429
-        assert response.headers["retry-after"] == "1"
+        assert response.status_code == 429 and response.headers["retry-after"] == "1"
+        assert otlp.status_code == 429 and otlp.headers["retry-after"] == "1"
         after = httpx.post(f"{server.url}/v1/interactions", json={"interactions": []}, headers=server.write_headers)
-        assert after.status_code == 200
+        assert after.status_code == 200 and status()["inflight_requests"] == 0
     finally:
         release.set()
         server.stop()

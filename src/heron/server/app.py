@@ -53,6 +53,7 @@ async def status(request: Request) -> Response:
             "stored_interactions": svc.store.count(principal.project),
             "ingest": {
                 "pending": svc.pipeline.pending,
+                "inflight_requests": svc.inflight_now,
                 "accepted_interactions": stats.accepted_interactions,
                 "accepted_feedback": stats.accepted_feedback,
                 "stored_records": stats.stored_records,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from heron.errors import BusyError
 from heron.server.auth import KeyRing, Principal, Scope
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.settings import Settings
@@ -27,6 +30,19 @@ class Services:
     started: float = field(default_factory=time.time)
     rejected_items: int = 0
     rejected_requests: int = 0
+    inflight_now: int = 0
+
+    @contextlib.asynccontextmanager
+    async def ingest_slot(self) -> AsyncIterator[None]:
+        """Hold one of ``max_inflight`` ingest slots; none free → BusyError (429)."""
+        if self.inflight.locked():
+            raise BusyError("too many concurrent ingest requests; retry later", retry_after=1.0)
+        async with self.inflight:
+            self.inflight_now += 1
+            try:
+                yield
+            finally:
+                self.inflight_now -= 1
 
 
 def services(request: Request) -> Services:

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from starlette.responses import Response
 
-from heron.errors import AuthError, HeronError, OverloadedError, PayloadError, ValidationError
+from heron.errors import AuthError, BusyError, HeronError, OverloadedError, PayloadError, ValidationError
 from heron.server.ingest.body import TooLarge
 
 _encode = msgspec.json.Encoder().encode
@@ -27,5 +27,6 @@ def error_response(exc: HeronError) -> Response:
         status = 403 if "needs a" in str(exc) else 401
         return json_response({"error": str(exc)}, status, {"WWW-Authenticate": "Bearer"} if status == 401 else None)
     if isinstance(exc, OverloadedError):
-        return json_response({"error": str(exc)}, 503, {"Retry-After": f"{max(1, round(exc.retry_after))}"})
+        status = 429 if isinstance(exc, BusyError) else 503
+        return json_response({"error": str(exc)}, status, {"Retry-After": f"{max(1, round(exc.retry_after))}"})
     return json_response({"error": str(exc)}, 500)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from heron.errors import HeronError, OverloadedError
+from heron.errors import HeronError
 from heron.server.context import authenticate, services
 from heron.server.ingest.body import decompress, read_body
 from heron.server.ingest.decode import Decoded, decode_feedback, decode_interactions
@@ -29,10 +29,7 @@ async def _ingest(request: Request, decode: Callable[..., Decoded], kind: str) -
     svc = services(request)
     try:
         principal = authenticate(request, "write")
-        if svc.inflight.locked():
-            svc.rejected_requests += 1
-            return json_response({"error": "too many concurrent ingest requests; retry later"}, 429, {"Retry-After": "1"})
-        async with svc.inflight:
+        async with svc.ingest_slot():
             body = await read_body(request)
 
             def work() -> tuple[Decoded, bytes]:
@@ -74,10 +71,7 @@ async def ingest_traces(request: Request) -> Response:
     as_json = content_type == "application/json"
     try:
         principal = authenticate(request, "write")
-        if svc.inflight.locked():
-            svc.rejected_requests += 1
-            return _otlp_error("too many concurrent ingest requests; retry later", 429, as_json, {"Retry-After": "1"})
-        async with svc.inflight:
+        async with svc.ingest_slot():
             body = await read_body(request)
             args = (body, request.headers.get("content-encoding"), content_type, principal.project, time.time())
             if svc.offload is None:
@@ -87,13 +81,10 @@ async def ingest_traces(request: Request) -> Response:
             if mapped.accepted:
                 interactions = decode_frame(mapped.payload).interactions
                 await svc.pipeline.submit(mapped.payload, interactions, [])
-    except OverloadedError as exc:
-        svc.rejected_requests += 1
-        return _otlp_error(str(exc), 503, as_json, {"Retry-After": f"{max(1, round(exc.retry_after))}"})
     except HeronError as exc:
         svc.rejected_requests += 1
         response = error_response(exc)
-        return _otlp_error(response.body.decode(), response.status_code, as_json, None)
+        return _otlp_error(str(exc), response.status_code, as_json, response.headers.get("retry-after"))
     svc.rejected_items += len(mapped.rejected)
     return _otlp_success(mapped, as_json)
 
@@ -116,8 +107,9 @@ def _otlp_success(result: MappedTraces, as_json: bool) -> Response:
     return Response(message.SerializeToString(), media_type="application/x-protobuf")
 
 
-def _otlp_error(text: str, status: int, as_json: bool, headers: dict[str, str] | None) -> Response:
+def _otlp_error(text: str, status: int, as_json: bool, retry_after: str | None) -> Response:
     """OTLP errors carry a google.rpc.Status; JSON clients get the same as JSON."""
+    headers = {"Retry-After": retry_after} if retry_after else None
     if as_json:
         return json_response({"code": status, "message": text}, status, headers)
     from google.rpc.status_pb2 import Status
