@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from heron.schema.records import Feedback, FeedbackBatch, Interaction, InteractionBatch, Message
+from heron.schema.records import (
+    Feedback,
+    FeedbackBatch,
+    Interaction,
+    InteractionBatch,
+    Message,
+    ResourceBatch,
+    ResourceSample,
+)
 
-__all__ = ["Feedback", "FeedbackBatch", "Interaction", "InteractionBatch", "Message"]
+__all__ = ["Feedback", "FeedbackBatch", "Interaction", "InteractionBatch", "Message", "ResourceBatch", "ResourceSample"]

@@ -106,3 +106,44 @@ class FeedbackBatch(msgspec.Struct):
     """The body of ``POST /v1/feedback``."""
 
     feedback: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=L.MAX_BATCH_ITEMS)]
+
+
+MetricName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class ResourceSample(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One reading of a serving host's resources (CPU, memory, GPU), from ``heron agent``.
+
+    ``metric`` is snake_case with its unit as suffix (see ``RESOURCE_METRICS``);
+    ``device`` tells GPUs apart (NVML index) and is absent for host-wide metrics.
+    """
+
+    time: Timestamp
+    host: Id
+    metric: MetricName
+    value: float
+    service: Id | None = None
+    device: Id | None = None
+    project: Id | None = None
+    """Set by the server from the API key."""
+
+
+class ResourceBatch(msgspec.Struct):
+    """The body of ``POST /v1/resources``."""
+
+    samples: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=L.MAX_BATCH_ITEMS)]
+
+
+RESOURCE_METRICS: dict[str, str] = {
+    "cpu_percent": "Host CPU utilisation, 0-100 (all cores).",
+    "memory_used_bytes": "Host memory in use.",
+    "memory_total_bytes": "Host memory installed.",
+    "process_rss_bytes": "Resident memory of the monitored process (the agent's target, or the agent itself).",
+    "process_cpu_percent": "CPU of the monitored process, 0-100 per core.",
+    "gpu_utilization_percent": "GPU compute utilisation, 0-100 (NVML).",
+    "gpu_memory_used_bytes": "GPU memory in use (NVML).",
+    "gpu_memory_total_bytes": "GPU memory installed (NVML).",
+    "gpu_temperature_celsius": "GPU core temperature (NVML).",
+    "gpu_power_watts": "GPU power draw (NVML).",
+}
+"""Metrics ``heron agent`` sends; other snake_case names are accepted and stored too."""

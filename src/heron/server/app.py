@@ -21,6 +21,9 @@ from heron.server.ingest import routes as ingest_routes
 from heron.server.ingest.offload import start_pool
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.ingest.wal import WriteAheadLog
+from heron.server.metrics import Metrics
+from heron.server.metrics import routes as metrics_routes
+from heron.server.resources import routes as resource_routes
 from heron.server.responses import error_response, json_response
 from heron.server.settings import Settings
 from heron.errors import HeronError
@@ -89,7 +92,10 @@ def create_app(settings: Settings) -> Starlette:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = open_store(settings)
         wal = WriteAheadLog(settings.data_dir / "wal", fsync=settings.fsync)
-        pipeline = IngestPipeline(store, wal, max_pending=settings.max_pending)
+        metrics = Metrics()
+        pipeline = IngestPipeline(
+            store, wal, max_pending=settings.max_pending, on_committed=metrics.committed, on_stored=metrics.stored
+        )
         pipeline.start()
         offload = start_pool(settings.otlp_workers)
         app.state.services = Services(
@@ -99,6 +105,7 @@ def create_app(settings: Settings) -> Starlette:
             keys=KeyRing(settings.data_dir / "keys.json"),
             inflight=asyncio.Semaphore(settings.max_inflight),
             offload=offload,
+            metrics=metrics,
         )
         try:
             yield
@@ -115,5 +122,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi),
         *ingest_routes.routes,
         *api_routes.routes,
+        *metrics_routes,
+        *resource_routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan)

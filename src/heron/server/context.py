@@ -14,6 +14,7 @@ from starlette.requests import Request
 from heron.errors import BusyError
 from heron.server.auth import KeyRing, Principal, Scope
 from heron.server.ingest.pipeline import IngestPipeline
+from heron.server.metrics import Metrics
 from heron.server.settings import Settings
 from heron.store.base import Store
 
@@ -27,6 +28,8 @@ class Services:
     inflight: asyncio.Semaphore
     offload: Executor | None = None
     """Helper processes for CPU-heavy decoding (OTLP), or None to decode in threads."""
+    metrics: Metrics | None = None
+    """Prometheus metrics (``/metrics``), fed by the pipeline's hooks."""
     started: float = field(default_factory=time.time)
     rejected_items: int = 0
     rejected_requests: int = 0

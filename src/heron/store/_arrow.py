@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import msgspec
 import pyarrow as pa
 
-from heron.schema.records import Feedback, Interaction
+from heron.schema.records import Feedback, Interaction, ResourceSample
 
 _ts = pa.timestamp("us")
 _str = pa.string()
@@ -91,5 +91,22 @@ def feedback_table(items: Sequence[Feedback]) -> pa.Table:
             "conversation_id": col("conversation_id", _str),
             "tags": pa.array([_tag_items(x.tags) for x in items], type=_tags),
             "ingested_at": pa.array([now] * len(items), type=_ts),
+        }
+    )
+
+
+def resources_table(items: Sequence[ResourceSample]) -> pa.Table:
+    def col(name: str, type_: pa.DataType) -> pa.Array:
+        return pa.array([getattr(x, name) for x in items], type=type_)
+
+    return pa.table(
+        {
+            "project": col("project", _str),
+            "time": pa.array([_us(x.time) for x in items], type=_ts),  # type: ignore[arg-type]
+            "host": col("host", _str),
+            "service": col("service", _str),
+            "metric": col("metric", _str),
+            "device": col("device", _str),
+            "value": col("value", _f64),
         }
     )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from heron.schema.records import Feedback, Interaction
+from heron.schema.records import Feedback, Interaction, ResourceSample
 
 Bucket = Literal["minute", "hour", "day"]
 BUCKET_SECONDS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
@@ -126,8 +126,15 @@ class Store(Protocol):
     ``write`` is called by a single writer thread; reads may come from any thread.
     """
 
-    def write(self, interactions: Sequence[Interaction], feedback: Sequence[Feedback], *, lsn: int) -> None:
-        """Store both lists and record ``lsn`` as applied, atomically; replays are idempotent."""
+    def write(
+        self,
+        interactions: Sequence[Interaction],
+        feedback: Sequence[Feedback],
+        *,
+        lsn: int,
+        resources: Sequence[ResourceSample] = (),
+    ) -> None:
+        """Store the records and record ``lsn`` as applied, atomically; replays are idempotent."""
 
     def applied_lsn(self) -> int:
         """The highest write-ahead-log sequence number already stored."""

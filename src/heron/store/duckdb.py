@@ -17,10 +17,10 @@ from typing import Any
 import duckdb
 
 from heron.errors import StoreError
-from heron.schema.records import Feedback, Interaction
+from heron.schema.records import Feedback, Interaction, ResourceSample
 from heron.stats import sketch
 from heron.store import _duckdb_sql as sql
-from heron.store._arrow import feedback_table, interactions_table
+from heron.store._arrow import feedback_table, interactions_table, resources_table
 from heron.store.base import (
     ROLLUP_DIMENSIONS,
     InteractionQuery,
@@ -200,7 +200,14 @@ class DuckDBStore:
     def applied_lsn(self) -> int:
         return self._applied
 
-    def write(self, interactions: Sequence[Interaction], feedback: Sequence[Feedback], *, lsn: int) -> None:
+    def write(
+        self,
+        interactions: Sequence[Interaction],
+        feedback: Sequence[Feedback],
+        *,
+        lsn: int,
+        resources: Sequence[ResourceSample] = (),
+    ) -> None:
         with self._write_lock:
             if lsn and lsn <= self._applied:
                 return
@@ -220,6 +227,10 @@ class DuckDBStore:
                         "QUALIFY row_number() OVER (PARTITION BY b.project, b.id) = 1"
                     )
                     con.unregister("fb_batch")
+                if resources:
+                    con.register("rs_batch", resources_table(resources))
+                    con.execute("INSERT INTO resource_samples SELECT * FROM rs_batch")
+                    con.unregister("rs_batch")
                 if lsn:
                     con.execute("UPDATE wal_applied SET lsn = ? WHERE id = 0", [lsn])
                 con.execute("COMMIT")

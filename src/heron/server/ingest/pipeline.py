@@ -14,14 +14,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import msgspec
 
 from heron.errors import OverloadedError, StoreError
-from heron.schema.records import Feedback, Interaction
+from heron.schema.records import Feedback, Interaction, ResourceSample
 from heron.server.ingest.wal import WriteAheadLog
 from heron.store.base import Store
 
@@ -31,6 +31,7 @@ log = logging.getLogger("heron.server.ingest")
 class WalFrame(msgspec.Struct, array_like=True):
     interactions: list[Interaction]
     feedback: list[Feedback]
+    resources: list[ResourceSample] = []
 
 
 _encode_frame = msgspec.msgpack.Encoder().encode
@@ -41,8 +42,10 @@ def decode_frame(payload: bytes) -> WalFrame:
     return _decode_frame(payload)
 
 
-def encode_frame(interactions: list[Interaction], feedback: list[Feedback]) -> bytes:
-    return _encode_frame(WalFrame(interactions, feedback))
+def encode_frame(
+    interactions: list[Interaction], feedback: list[Feedback], resources: list[ResourceSample] | None = None
+) -> bytes:
+    return _encode_frame(WalFrame(interactions, feedback, resources or []))
 
 
 @dataclass
@@ -50,13 +53,27 @@ class _Pending:
     payload: bytes
     interactions: Sequence[Interaction]
     feedback: Sequence[Feedback]
+    resources: Sequence[ResourceSample]
     done: Future[None] = field(default_factory=Future)
+    lsn: int = 0
+    """Set once the frame is in the log."""
+
+    @property
+    def size(self) -> int:
+        return len(self.interactions) + len(self.feedback) + len(self.resources)
+
+
+Committed = Callable[[Sequence[Interaction], Sequence[Feedback], Sequence[ResourceSample]], None]
+"""Called in the commit thread with what was just made durable (metrics hook)."""
+Stored = Callable[[float, int], None]
+"""Called in the writer thread with a store write's duration (seconds) and record count."""
 
 
 @dataclass
 class PipelineStats:
     accepted_interactions: int = 0
     accepted_feedback: int = 0
+    accepted_resources: int = 0
     stored_records: int = 0
     wal_commits: int = 0
     store_writes: int = 0
@@ -77,15 +94,19 @@ class IngestPipeline:
         max_pending: int = 500_000,
         batch_records: int = 20_000,
         batch_age: float = 0.05,
+        on_committed: Committed | None = None,
+        on_stored: Stored | None = None,
     ) -> None:
         self.store = store
         self.wal = wal
         self.max_pending = max_pending
         self.batch_records = batch_records
         self.batch_age = batch_age
+        self.on_committed = on_committed
+        self.on_stored = on_stored
         self.stats = PipelineStats()
         self._commit_q: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
-        self._write_q: queue.SimpleQueue[tuple[int, Sequence[Interaction], Sequence[Feedback]] | object] = queue.SimpleQueue()
+        self._write_q: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -98,19 +119,21 @@ class IngestPipeline:
         replayed = 0
         interactions: list[Interaction] = []
         feedback: list[Feedback] = []
+        resources: list[ResourceSample] = []
         last = 0
         for lsn, payload in self.wal.read(self.store.applied_lsn()):
             frame = _decode_frame(payload)
             interactions.extend(frame.interactions)
             feedback.extend(frame.feedback)
+            resources.extend(frame.resources)
             last = lsn
-            if len(interactions) + len(feedback) >= self.batch_records:
-                self.store.write(interactions, feedback, lsn=last)
-                replayed += len(interactions) + len(feedback)
-                interactions, feedback = [], []
-        if last and (interactions or feedback or self.store.applied_lsn() < last):
-            self.store.write(interactions, feedback, lsn=last)
-            replayed += len(interactions) + len(feedback)
+            if len(interactions) + len(feedback) + len(resources) >= self.batch_records:
+                self.store.write(interactions, feedback, lsn=last, resources=resources)
+                replayed += len(interactions) + len(feedback) + len(resources)
+                interactions, feedback, resources = [], [], []
+        if last and (interactions or feedback or resources or self.store.applied_lsn() < last):
+            self.store.write(interactions, feedback, lsn=last, resources=resources)
+            replayed += len(interactions) + len(feedback) + len(resources)
         if replayed:
             log.info("replayed %d records from the write-ahead log", replayed)
         self.wal.prune(self.store.applied_lsn())
@@ -160,17 +183,26 @@ class IngestPipeline:
             self._pending += n
 
     def submit_nowait(
-        self, payload: bytes, interactions: Sequence[Interaction], feedback: Sequence[Feedback] = ()
+        self,
+        payload: bytes,
+        interactions: Sequence[Interaction],
+        feedback: Sequence[Feedback] = (),
+        resources: Sequence[ResourceSample] = (),
     ) -> Future[None]:
         """Queue an encoded frame; the future resolves when it is durable."""
-        n = len(interactions) + len(feedback)
-        self._reserve(n)
-        item = _Pending(payload, interactions, feedback)
+        item = _Pending(payload, interactions, feedback, resources)
+        self._reserve(item.size)
         self._commit_q.put(item)
         return item.done
 
-    async def submit(self, payload: bytes, interactions: Sequence[Interaction], feedback: Sequence[Feedback] = ()) -> None:
-        await asyncio.wrap_future(self.submit_nowait(payload, interactions, feedback))
+    async def submit(
+        self,
+        payload: bytes,
+        interactions: Sequence[Interaction],
+        feedback: Sequence[Feedback] = (),
+        resources: Sequence[ResourceSample] = (),
+    ) -> None:
+        await asyncio.wrap_future(self.submit_nowait(payload, interactions, feedback, resources))
 
     # -- threads -------------------------------------------------------------------
 
@@ -191,14 +223,21 @@ class IngestPipeline:
                 except OSError as exc:
                     log.error("write-ahead log append failed: %s", exc)
                     for item in items:
-                        self._release(len(item.interactions) + len(item.feedback))
+                        self._release(item.size)
                         item.done.set_exception(StoreError(f"write-ahead log failed: {exc}"))
                 else:
                     self.stats.wal_commits += 1
                     for lsn, item in zip(lsns, items):
-                        self._write_q.put((lsn, item.interactions, item.feedback))
+                        item.lsn = lsn
+                        self._write_q.put(item)
                         self.stats.accepted_interactions += len(item.interactions)
                         self.stats.accepted_feedback += len(item.feedback)
+                        self.stats.accepted_resources += len(item.resources)
+                        if self.on_committed is not None:
+                            try:
+                                self.on_committed(item.interactions, item.feedback, item.resources)
+                            except Exception:  # a metrics bug must never fail ingest
+                                log.exception("on_committed hook failed")
                         item.done.set_result(None)
             if stop:
                 self._write_q.put(_STOP)
@@ -211,7 +250,7 @@ class IngestPipeline:
             if first is _STOP:
                 return
             frames = [first]
-            size = len(first[1]) + len(first[2])  # type: ignore[index]
+            size = first.size  # type: ignore[attr-defined]
             deadline = time.monotonic() + self.batch_age
             while size < self.batch_records:
                 left = deadline - time.monotonic()
@@ -223,21 +262,24 @@ class IngestPipeline:
                     stop = True
                     break
                 frames.append(item)
-                size += len(item[1]) + len(item[2])  # type: ignore[index]
+                size += item.size  # type: ignore[attr-defined]
             self._store(frames)  # type: ignore[arg-type]
 
-    def _store(self, frames: list[tuple[int, Sequence[Interaction], Sequence[Feedback]]]) -> None:
+    def _store(self, frames: list[_Pending]) -> None:
         interactions: list[Interaction] = []
         feedback: list[Feedback] = []
-        for _lsn, items, fb in frames:
-            interactions.extend(items)
-            feedback.extend(fb)
-        lsn = frames[-1][0]
+        resources: list[ResourceSample] = []
+        for frame in frames:
+            interactions.extend(frame.interactions)
+            feedback.extend(frame.feedback)
+            resources.extend(frame.resources)
+        lsn = frames[-1].lsn
+        records = len(interactions) + len(feedback) + len(resources)
         delay = 0.1
         while True:
             started = time.perf_counter()
             try:
-                self.store.write(interactions, feedback, lsn=lsn)
+                self.store.write(interactions, feedback, lsn=lsn, resources=resources)
                 break
             except StoreError as exc:  # keep the data: it is in the WAL; retry with backoff
                 self.stats.store_errors += 1
@@ -246,8 +288,13 @@ class IngestPipeline:
                 delay = min(delay * 2, 5.0)
         self.stats.last_write_seconds = time.perf_counter() - started
         self.stats.store_writes += 1
-        self.stats.stored_records += len(interactions) + len(feedback)
-        self._release(len(interactions) + len(feedback))
+        self.stats.stored_records += records
+        if self.on_stored is not None:
+            try:
+                self.on_stored(self.stats.last_write_seconds, records)
+            except Exception:
+                log.exception("on_stored hook failed")
+        self._release(records)
         if self.stats.store_writes % 50 == 0:
             self.wal.prune(lsn)
 
