@@ -16,11 +16,12 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "heron"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "schema": {"errors"},
+    "pricing": {"schema", "errors"},
     "stats": set(),
     "sdk": {"schema", "errors"},
-    "store": {"schema", "stats", "errors"},
+    "store": {"schema", "stats", "errors", "pricing"},
     "demo": {"schema", "errors", "sdk", "server", "stats"},
-    "server": {"schema", "stats", "errors", "store"},
+    "server": {"schema", "stats", "errors", "store", "pricing"},
     "cli": {"server", "demo", "errors"},
 }
 

@@ -61,6 +61,7 @@ def normalize_interaction(item: Interaction, *, project: str, now: float) -> Int
     if not item.model:
         raise ValidationError("model", "must not be empty")
     item.project = project
+    item.cost_usd = None  # derived by the server from its price table, never taken from a client
     if not item.id:
         item.id = new_id()
     start = epoch_seconds(item.start_time, "start_time", now)

@@ -71,6 +71,9 @@ class Interaction(msgspec.Struct, kw_only=True, omit_defaults=True):
     trace_id: Id | None = None
     span_id: Id | None = None
     tags: Tags = {}
+    cost_usd: float | None = None
+    """Computed by the server from the price table (``heron.pricing``); None when the model's price is unknown.
+    A value sent by a client is replaced."""
 
 
 Thumbs = Literal["up", "down"]

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from heron.server.api import costs as cost_routes
 from heron.server.api import routes as api_routes
 from heron.server.api.openapi import openapi_document
 from heron.server.auth import KeyRing
@@ -23,6 +24,7 @@ from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.ingest.wal import WriteAheadLog
 from heron.server.metrics import Metrics
 from heron.server.metrics import routes as metrics_routes
+from heron.server.pricing import Pricing
 from heron.server.resources import routes as resource_routes
 from heron.server.responses import error_response, json_response
 from heron.server.settings import Settings
@@ -93,8 +95,14 @@ def create_app(settings: Settings) -> Starlette:
         store = open_store(settings)
         wal = WriteAheadLog(settings.data_dir / "wal", fsync=settings.fsync)
         metrics = Metrics()
+        pricing = Pricing(store)
         pipeline = IngestPipeline(
-            store, wal, max_pending=settings.max_pending, on_committed=metrics.committed, on_stored=metrics.stored
+            store,
+            wal,
+            max_pending=settings.max_pending,
+            on_committed=metrics.committed,
+            on_stored=metrics.stored,
+            pricer=pricing,
         )
         pipeline.start()
         offload = start_pool(settings.otlp_workers)
@@ -106,6 +114,7 @@ def create_app(settings: Settings) -> Starlette:
             inflight=asyncio.Semaphore(settings.max_inflight),
             offload=offload,
             metrics=metrics,
+            pricing=pricing,
         )
         try:
             yield
@@ -122,6 +131,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi),
         *ingest_routes.routes,
         *api_routes.routes,
+        *cost_routes.routes,
         *metrics_routes,
         *resource_routes,
     ]

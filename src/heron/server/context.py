@@ -15,6 +15,7 @@ from heron.errors import BusyError
 from heron.server.auth import KeyRing, Principal, Scope
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.metrics import Metrics
+from heron.server.pricing import Pricing
 from heron.server.settings import Settings
 from heron.store.base import Store
 
@@ -28,6 +29,8 @@ class Services:
     inflight: asyncio.Semaphore
     offload: Executor | None = None
     """Helper processes for CPU-heavy decoding (OTLP), or None to decode in threads."""
+    pricing: Pricing = field(default=None)  # type: ignore[assignment]
+    """Per-project price tables; set at start-up."""
     metrics: Metrics | None = None
     """Prometheus metrics (``/metrics``), fed by the pipeline's hooks."""
     started: float = field(default_factory=time.time)

@@ -183,24 +183,27 @@ def metrics(query: MetricsQuery) -> MetricsPlan:
     return MetricsPlan(statement, params)
 
 
-def _hour_range(start: float, end: float) -> tuple[datetime, datetime]:
+def hour_range(start: float, end: float) -> tuple[datetime, datetime]:
     return _naive(math.floor(start / 3600) * 3600), _naive(math.ceil(end / 3600) * 3600)
 
 
 def _rollup_metrics(query: MetricsQuery, dim: str, value: str | None) -> MetricsPlan:
-    lo, hi = _hour_range(query.start, query.end)
+    lo, hi = hour_range(query.start, query.end)
     cond = "project = ? AND dim = ? AND hour >= ? AND hour < ?"
     params: list[Any] = [query.project, dim, lo, hi]
     if value is not None:
         cond += " AND value = ?"
         params.append(value)
     group = "nullif(value, '')" if query.group_by else "NULL::VARCHAR"
+    seconds = float(BUCKET_SECONDS[query.bucket])
     counts = f"""
     SELECT date_trunc('{query.bucket}', hour) AS t, epoch_us(date_trunc('{query.bucket}', hour)) AS _t_us,
            {group} AS "group", sum(n)::BIGINT AS count, sum(errors)::BIGINT AS errors,
            sum(errors) / sum(n) AS error_rate, sum(latency_sum) / nullif(sum(latency_n), 0) AS latency_avg,
            sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
-           sum(cached_tokens)::BIGINT AS cached_tokens, sum(reasoning_tokens)::BIGINT AS reasoning_tokens
+           sum(cached_tokens)::BIGINT AS cached_tokens, sum(reasoning_tokens)::BIGINT AS reasoning_tokens,
+           sum(n) / {seconds} AS request_rate, sum(gen_tokens) * 1000.0 / nullif(sum(gen_ms), 0) AS output_tokens_per_s,
+           CASE WHEN sum(cost_n) > 0 THEN sum(cost_usd) END AS cost_usd, (sum(n) - sum(cost_n))::BIGINT AS cost_unknown
     FROM rollup_hour WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1, 3
     """
     hist = f"""
@@ -262,6 +265,10 @@ def rollup_rows(counts: pa.Table, hist: pa.Table) -> list[dict[str, Any]]:
     return [dict(zip(keys_out, values)) for values in zip(*columns)]
 
 
+_GEN = "(CASE WHEN output_tokens > 0 AND latency_ms - coalesce(ttft_ms, 0) > 0 THEN latency_ms - coalesce(ttft_ms, 0) END)"
+"""Generation time of one call, as the rollups compute it."""
+
+
 def _raw_metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
     params: list[Any] = []
     group = "NULL"
@@ -284,7 +291,10 @@ def _raw_metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
            count(*) FILTER (WHERE status = 'error') / count(*) AS error_rate,
            avg(latency_ms) AS latency_avg, {quantiles},
            coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-           coalesce(sum(cached_tokens), 0) AS cached_tokens, coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens
+           coalesce(sum(cached_tokens), 0) AS cached_tokens, coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens,
+           count(*) / {float(BUCKET_SECONDS[query.bucket])} AS request_rate,
+           sum(output_tokens) FILTER (WHERE {_GEN} IS NOT NULL) * 1000.0 / nullif(sum({_GEN}), 0) AS output_tokens_per_s,
+           sum(cost_usd) AS cost_usd, count(*) - count(cost_usd) AS cost_unknown
     FROM {source} WHERE {clause}
     GROUP BY 1, 2 ORDER BY 1, 2
     """

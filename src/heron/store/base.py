@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from heron.pricing import PriceOverride, PriceTable
 from heron.schema.records import Feedback, Interaction, ResourceSample
 
 Bucket = Literal["minute", "hour", "day"]
@@ -49,6 +50,7 @@ ROLLUP_DIMENSIONS: tuple[str, ...] = (
 
 METRICS: tuple[str, ...] = (
     "count",
+    "request_rate",
     "errors",
     "error_rate",
     "latency_avg",
@@ -64,7 +66,12 @@ METRICS: tuple[str, ...] = (
     "output_tokens",
     "cached_tokens",
     "reasoning_tokens",
+    "output_tokens_per_s",
+    "cost_usd",
+    "cost_unknown",
 )
+"""``request_rate`` is per second over the bucket; ``output_tokens_per_s`` is output tokens over generation
+time (latency minus time to first token); ``cost_unknown`` counts calls whose model has no price."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +162,35 @@ class Store(Protocol):
     def count(self, project: str) -> int: ...
 
     def close(self) -> None: ...
+
+    def price_overrides(self, project: str) -> list[PriceOverride]:
+        """The project's dated prices, oldest first."""
+
+    def add_price_override(self, project: str, override: PriceOverride, table: PriceTable) -> int:
+        """Keep ``override`` and reprice stored calls of its model from its date on (``table`` includes it).
+
+        Returns how many calls were repriced. Callers serialise this with ``write``.
+        """
+
+    def unknown_cost_models(self, project: str, start: float, end: float) -> list[dict[str, Any]]:
+        """``{"model", "calls", "input_tokens", "output_tokens"}`` for models without a price, most calls first."""
+
+    def resource_series(
+        self,
+        project: str,
+        *,
+        start: float,
+        end: float,
+        bucket: Bucket = "minute",
+        metrics: Sequence[str] = (),
+        hosts: Sequence[str] = (),
+        services: Sequence[str] = (),
+        devices: Sequence[str] = (),
+        limit: int = 100_000,
+    ) -> list[dict[str, Any]]:
+        """Host resource samples bucketed per (host, service, metric, device): rows of ``{"host",
+        "service", "metric", "device", "t", "avg", "min", "max", "last", "count"}``, ordered by series
+        then time, at most ``limit``. Empty filters match everything; ``device`` is None for host-wide metrics."""
+
+    def resource_hosts(self, project: str, *, start: float, end: float) -> list[dict[str, Any]]:
+        """Rows of ``{"host", "service", "metrics", "devices", "last_seen", "samples"}`` seen in the window."""

@@ -19,6 +19,8 @@ import duckdb
 from heron.errors import StoreError
 from heron.schema.records import Feedback, Interaction, ResourceSample
 from heron.stats import sketch
+from heron.pricing import PriceOverride, PriceTable
+from heron.store import _duckdb_pricing as _pricing
 from heron.store import _duckdb_sql as sql
 from heron.store._arrow import feedback_table, interactions_table, resources_table
 from heron.store.base import (
@@ -72,7 +74,9 @@ _FOLD = [
     f"""
     CREATE OR REPLACE TEMP TABLE long_rows AS
     SELECT project, date_trunc('hour', start_time) AS hour, d.dim AS dim, coalesce(d.value, '') AS value,
-           status, latency_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens, user_id
+           status, latency_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens, user_id,
+           cost_usd, CASE WHEN output_tokens > 0 AND latency_ms - coalesce(ttft_ms, 0) > 0
+                          THEN latency_ms - coalesce(ttft_ms, 0) END AS gen_ms
     FROM (SELECT *, unnest([{_LONG_DIMS}]) AS d FROM new_rows)
     """,
     """
@@ -80,7 +84,9 @@ _FOLD = [
     SELECT project, hour, dim, value, count(*) AS n, count(*) FILTER (WHERE status = 'error') AS errors,
            coalesce(sum(latency_ms), 0) AS latency_sum, count(latency_ms) AS latency_n,
            coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-           coalesce(sum(cached_tokens), 0) AS cached_tokens, coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens
+           coalesce(sum(cached_tokens), 0) AS cached_tokens, coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens,
+           coalesce(sum(cost_usd), 0) AS cost_usd, count(cost_usd) AS cost_n,
+           coalesce(sum(gen_ms), 0) AS gen_ms, coalesce(sum(output_tokens) FILTER (WHERE gen_ms IS NOT NULL), 0) AS gen_tokens
     FROM long_rows GROUP BY ALL
     """,
     *_merge(
@@ -88,7 +94,8 @@ _FOLD = [
         "hour",
         "project, hour, dim, value",
         "SELECT project, hour, dim, value, sum(n), sum(errors), sum(latency_sum), sum(latency_n), sum(input_tokens),"
-        " sum(output_tokens), sum(cached_tokens), sum(reasoning_tokens) FROM u GROUP BY ALL",
+        " sum(output_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost_usd), sum(cost_n), sum(gen_ms),"
+        " sum(gen_tokens) FROM u GROUP BY ALL",
         "SELECT * FROM rollup_hour",
     ),
     f"""
@@ -239,6 +246,34 @@ class DuckDBStore:
                 raise StoreError(f"write failed: {exc}") from exc
             if lsn:
                 self._applied = lsn
+
+    def price_overrides(self, project: str) -> list[PriceOverride]:
+        return _pricing.load_overrides(self._cursor(), project)
+
+    def add_price_override(self, project: str, override: PriceOverride, table: PriceTable) -> int:
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN")
+            try:
+                repriced = _pricing.add_override(con, project, override, table)
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise StoreError(f"price change failed: {exc}") from exc
+        return repriced
+
+    def unknown_cost_models(self, project: str, start: float, end: float) -> list[dict[str, Any]]:
+        """Models with calls of unknown cost in the window, most calls first."""
+        lo, hi = sql.hour_range(start, end)
+        return sql.fetch_dicts(
+            self._cursor().execute(
+                "SELECT value AS model, (sum(n) - sum(cost_n))::BIGINT AS calls, sum(input_tokens)::BIGINT AS input_tokens,"
+                " sum(output_tokens)::BIGINT AS output_tokens FROM rollup_hour"
+                " WHERE project = ? AND dim = 'model' AND hour >= ? AND hour < ? GROUP BY value"
+                " HAVING sum(n) > sum(cost_n) ORDER BY calls DESC, model",
+                [project, lo, hi],
+            )
+        )
 
     # -- reads -----------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -67,6 +68,9 @@ Committed = Callable[[Sequence[Interaction], Sequence[Feedback], Sequence[Resour
 """Called in the commit thread with what was just made durable (metrics hook)."""
 Stored = Callable[[float, int], None]
 """Called in the writer thread with a store write's duration (seconds) and record count."""
+Pricer = Callable[[Sequence[Interaction]], None]
+"""Sets ``cost_usd`` on interactions. Runs in the commit thread (so metrics see a cost) and again in
+the writer thread right before storing, where price changes are serialised with writes."""
 
 
 @dataclass
@@ -85,6 +89,18 @@ class PipelineStats:
 _STOP = object()
 
 
+@dataclass
+class _Task:
+    call: Callable[[], Any]
+    future: Future[Any]
+
+    def run(self) -> None:
+        try:
+            self.future.set_result(self.call())
+        except BaseException as exc:  # handed to the caller
+            self.future.set_exception(exc)
+
+
 class IngestPipeline:
     def __init__(
         self,
@@ -96,6 +112,7 @@ class IngestPipeline:
         batch_age: float = 0.05,
         on_committed: Committed | None = None,
         on_stored: Stored | None = None,
+        pricer: Pricer | None = None,
     ) -> None:
         self.store = store
         self.wal = wal
@@ -104,6 +121,7 @@ class IngestPipeline:
         self.batch_age = batch_age
         self.on_committed = on_committed
         self.on_stored = on_stored
+        self.pricer = pricer
         self.stats = PipelineStats()
         self._commit_q: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._write_q: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
@@ -128,10 +146,12 @@ class IngestPipeline:
             resources.extend(frame.resources)
             last = lsn
             if len(interactions) + len(feedback) + len(resources) >= self.batch_records:
+                self._price(interactions)
                 self.store.write(interactions, feedback, lsn=last, resources=resources)
                 replayed += len(interactions) + len(feedback) + len(resources)
                 interactions, feedback, resources = [], [], []
         if last and (interactions or feedback or resources or self.store.applied_lsn() < last):
+            self._price(interactions)
             self.store.write(interactions, feedback, lsn=last, resources=resources)
             replayed += len(interactions) + len(feedback) + len(resources)
         if replayed:
@@ -233,6 +253,7 @@ class IngestPipeline:
                         self.stats.accepted_interactions += len(item.interactions)
                         self.stats.accepted_feedback += len(item.feedback)
                         self.stats.accepted_resources += len(item.resources)
+                        self._price(item.interactions)
                         if self.on_committed is not None:
                             try:
                                 self.on_committed(item.interactions, item.feedback, item.resources)
@@ -249,6 +270,9 @@ class IngestPipeline:
             first = self._write_q.get()
             if first is _STOP:
                 return
+            if isinstance(first, _Task):
+                first.run()
+                continue
             frames = [first]
             size = first.size  # type: ignore[attr-defined]
             deadline = time.monotonic() + self.batch_age
@@ -261,9 +285,16 @@ class IngestPipeline:
                 if item is _STOP:
                     stop = True
                     break
+                if isinstance(item, _Task):  # keep order: what came before the task is stored first
+                    if frames:
+                        self._store(frames)  # type: ignore[arg-type]
+                    frames, size = [], 0
+                    item.run()
+                    continue
                 frames.append(item)
                 size += item.size  # type: ignore[attr-defined]
-            self._store(frames)  # type: ignore[arg-type]
+            if frames:
+                self._store(frames)  # type: ignore[arg-type]
 
     def _store(self, frames: list[_Pending]) -> None:
         interactions: list[Interaction] = []
@@ -275,6 +306,7 @@ class IngestPipeline:
             resources.extend(frame.resources)
         lsn = frames[-1].lsn
         records = len(interactions) + len(feedback) + len(resources)
+        self._price(interactions)
         delay = 0.1
         while True:
             started = time.perf_counter()
@@ -297,6 +329,19 @@ class IngestPipeline:
         self._release(records)
         if self.stats.store_writes % 50 == 0:
             self.wal.prune(lsn)
+
+    def _price(self, interactions: Sequence[Interaction]) -> None:
+        if self.pricer is not None and interactions:
+            try:
+                self.pricer(interactions)
+            except Exception:  # a pricing bug leaves cost unknown; it must not lose data
+                log.exception("pricing failed")
+
+    def run_in_writer(self, task: Callable[[], Any]) -> Future[Any]:
+        """Run ``task`` in the writer thread between store writes (price changes, maintenance)."""
+        future: Future[Any] = Future()
+        self._write_q.put(_Task(task, future))
+        return future
 
     def _release(self, n: int) -> None:
         with self._pending_lock:
