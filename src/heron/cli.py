@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=_demo, project="demo")
 
+    from heron import cli_metrics
+
+    cli_metrics.add_parser(sub)
+
     keys = sub.add_parser("keys", help="manage API keys (works while the server runs)")
     keys.add_argument("--data-dir")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

@@ -187,3 +187,18 @@ def test_rollups_hold_one_row_per_key_however_many_writes(store: Store) -> None:
         assert row["latency_p50"] == pytest.approx(float(np.percentile(latencies, 50)), rel=sketch.ALPHA * 1.01)
     users = store.users(UsersQuery(project="p", start=T0, end=T0 + 86400))
     assert users[0]["users"] == len({x.user_id for x in items})
+
+
+def test_bucket_all_summarises_the_window(loaded: tuple[Store, list[Interaction]]) -> None:
+    store, items = loaded
+    end = T0 + 3000 * 60
+    for filters in (Filters(), Filters(text="question")):  # rollup path and raw path
+        rows = store.metrics(MetricsQuery(project="p", start=T0, end=end, bucket="all", group_by="model", filters=filters))
+        assert len(rows) == 3
+        for row in rows:
+            group = [x for x in items if x.model == row["group"]]
+            assert row["count"] == len(group)
+            assert row["request_rate"] == pytest.approx(len(group) / (end - T0))
+            assert row["latency_p95"] == pytest.approx(float(np.percentile([x.latency_ms for x in group], 95)), rel=sketch.ALPHA * 1.01)
+    users = store.users(UsersQuery(project="p", start=T0, end=end, bucket="all"))
+    assert users[0]["users"] == len({x.user_id for x in items})

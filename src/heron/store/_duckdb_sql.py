@@ -23,6 +23,7 @@ from heron.errors import ValidationError
 from heron.stats import sketch
 from heron.store.base import (
     BUCKET_SECONDS,
+    BUCKETS,
     DIMENSIONS,
     METRICS,
     ROLLUP_DIMENSIONS,
@@ -174,13 +175,26 @@ class MetricsPlan:
 
 def metrics(query: MetricsQuery) -> MetricsPlan:
     _check_metrics(query.metrics)
-    if query.bucket not in BUCKET_SECONDS:
-        raise ValidationError("bucket", f"must be one of {', '.join(BUCKET_SECONDS)}")
+    if query.bucket not in BUCKETS:
+        raise ValidationError("bucket", f"must be one of {', '.join(BUCKETS)}")
     plan = rollup_plan(query.group_by, query.filters, query.bucket)
     if plan is not None:
         return _rollup_metrics(query, *plan)
     statement, params = _raw_metrics(query)
     return MetricsPlan(statement, params)
+
+
+def _truncate(bucket: str, column: str, start: datetime) -> str:
+    """The bucket-start expression; ``all`` puts every row in one bucket starting at the window's start."""
+    if bucket == "all":
+        return f"TIMESTAMP '{start.isoformat(sep=' ')}'"
+    return f"date_trunc('{bucket}', {column})"
+
+
+def _bucket_seconds(query: MetricsQuery) -> float:
+    if query.bucket == "all":
+        return max(query.end - query.start, 1.0)
+    return float(BUCKET_SECONDS[query.bucket])
 
 
 def hour_range(start: float, end: float) -> tuple[datetime, datetime]:
@@ -195,9 +209,10 @@ def _rollup_metrics(query: MetricsQuery, dim: str, value: str | None) -> Metrics
         cond += " AND value = ?"
         params.append(value)
     group = "nullif(value, '')" if query.group_by else "NULL::VARCHAR"
-    seconds = float(BUCKET_SECONDS[query.bucket])
+    seconds = _bucket_seconds(query)
+    t = _truncate(query.bucket, "hour", lo)
     counts = f"""
-    SELECT date_trunc('{query.bucket}', hour) AS t, epoch_us(date_trunc('{query.bucket}', hour)) AS _t_us,
+    SELECT {t} AS t, epoch_us({t}) AS _t_us,
            {group} AS "group", sum(n)::BIGINT AS count, sum(errors)::BIGINT AS errors,
            sum(errors) / sum(n) AS error_rate, sum(latency_sum) / nullif(sum(latency_n), 0) AS latency_avg,
            sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
@@ -207,7 +222,7 @@ def _rollup_metrics(query: MetricsQuery, dim: str, value: str | None) -> Metrics
     FROM rollup_hour WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1, 3
     """
     hist = f"""
-    SELECT epoch_us(date_trunc('{query.bucket}', hour)) AS t, {group} AS g, metric, buckets, counts
+    SELECT epoch_us({t}) AS t, {group} AS g, metric, buckets, counts
     FROM rollup_hour_hist WHERE {cond} ORDER BY 1, 2 NULLS FIRST, 3
     """
     return MetricsPlan(counts, params, hist, list(params))
@@ -286,13 +301,13 @@ def _raw_metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
         for q, qn in zip(QUANTILES, _Q_NAMES)
     )
     statement = f"""
-    SELECT date_trunc('{query.bucket}', start_time) AS t, {group} AS "group", count(*) AS count,
+    SELECT {_truncate(query.bucket, "start_time", _naive(query.start))} AS t, {group} AS "group", count(*) AS count,
            count(*) FILTER (WHERE status = 'error') AS errors,
            count(*) FILTER (WHERE status = 'error') / count(*) AS error_rate,
            avg(latency_ms) AS latency_avg, {quantiles},
            coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
            coalesce(sum(cached_tokens), 0) AS cached_tokens, coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens,
-           count(*) / {float(BUCKET_SECONDS[query.bucket])} AS request_rate,
+           count(*) / {_bucket_seconds(query)} AS request_rate,
            sum(output_tokens) FILTER (WHERE {_GEN} IS NOT NULL) * 1000.0 / nullif(sum({_GEN}), 0) AS output_tokens_per_s,
            sum(cost_usd) AS cost_usd, count(*) - count(cost_usd) AS cost_unknown
     FROM {source} WHERE {clause}
@@ -319,8 +334,8 @@ def clean_metric_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def users(query: UsersQuery) -> tuple[str, list[Any]]:
-    if query.bucket not in BUCKET_SECONDS:
-        raise ValidationError("bucket", f"must be one of {', '.join(BUCKET_SECONDS)}")
+    if query.bucket not in BUCKETS:
+        raise ValidationError("bucket", f"must be one of {', '.join(BUCKETS)}")
     plan = rollup_plan(query.group_by, query.filters, query.bucket)
     if plan is not None and query.bucket == "day":
         dim, value = plan
@@ -342,7 +357,8 @@ def users(query: UsersQuery) -> tuple[str, list[Any]]:
     filters = Filters(start=query.start, end=query.end, equals=query.filters.equals, text=query.filters.text)
     clause = where(query.project, filters, params)
     return (
-        f"SELECT date_trunc('{query.bucket}', start_time) AS t, {group} AS \"group\", count(DISTINCT user_id) AS users "
+        f"SELECT {_truncate(query.bucket, 'start_time', _naive(query.start))} AS t, {group} AS \"group\", "
+        "count(DISTINCT user_id) AS users "
         f"FROM interactions WHERE {clause} GROUP BY 1, 2 ORDER BY 1, 2",
         params,
     )

@@ -14,8 +14,10 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from heron.pricing import PriceOverride, PriceTable
 from heron.schema.records import Feedback, Interaction, ResourceSample
 
-Bucket = Literal["minute", "hour", "day"]
+Bucket = Literal["minute", "hour", "day", "all"]
 BUCKET_SECONDS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
+BUCKETS: tuple[str, ...] = (*BUCKET_SECONDS, "all")
+"""``all`` is one bucket spanning the query window (a summary per group)."""
 
 DIMENSIONS: tuple[str, ...] = (
     "provider",

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from starlette.datastructures import QueryParams
 
 from heron.errors import ValidationError
-from heron.store.base import BUCKET_SECONDS, DIMENSIONS, METRICS, Filters
+from heron.store.base import BUCKET_SECONDS, BUCKETS, DIMENSIONS, METRICS, Filters
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -78,12 +78,14 @@ def limit(params: QueryParams, default: int = 50) -> int:
 
 def bucket(params: QueryParams, default: str = "hour") -> str:
     value = params.get("bucket", default)
-    if value not in BUCKET_SECONDS:
-        raise ValidationError("bucket", f"must be one of {', '.join(BUCKET_SECONDS)}, got {value!r}")
+    if value not in BUCKETS:
+        raise ValidationError("bucket", f"must be one of {', '.join(BUCKETS)}, got {value!r}")
     return value
 
 
 def check_buckets(start: float, end: float, bucket_name: str) -> None:
+    if bucket_name == "all":
+        return
     count = (end - start) / BUCKET_SECONDS[bucket_name]
     if count > MAX_BUCKETS:
         raise ValidationError(
