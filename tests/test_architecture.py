@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "pricing": {"schema", "errors"},
     "stats": set(),
     "sdk": {"schema", "errors"},
+    "agent": {"schema", "errors", "sdk"},
     "store": {"schema", "stats", "errors", "pricing"},
     "demo": {"schema", "errors", "sdk", "server", "stats"},
     "server": {"schema", "stats", "errors", "store", "pricing"},
