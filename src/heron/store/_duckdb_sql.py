@@ -237,7 +237,7 @@ def _codes(column: pa.ChunkedArray, labels: list[Any]) -> np.ndarray:
     return np.fromiter((index[v] for v in column.to_pylist()), np.int64, len(column))
 
 
-def rollup_rows(counts: pa.Table, hist: pa.Table) -> list[dict[str, Any]]:
+def rollup_rows(counts: pa.Table, hist: pa.Table | None) -> list[dict[str, Any]]:
     """Metric rows from the rollup queries' Arrow results, quantiles computed in numpy.
 
     Both results are ordered by (t, group); the histograms' quantiles are
@@ -245,7 +245,7 @@ def rollup_rows(counts: pa.Table, hist: pa.Table) -> list[dict[str, Any]]:
     """
     n = counts.num_rows
     quantiles = np.full((n, len(_QUANTILE_NAMES)), np.nan)
-    if hist.num_rows and n:
+    if hist is not None and hist.num_rows and n:
         labels = sorted(set(counts.column("group").to_pylist()) | set(hist.column("g").to_pylist()), key=lambda g: (g is not None, g or ""))
         times = np.unique(np.concatenate([counts.column("_t_us").to_numpy(), hist.column("t").to_numpy()]))
         width = len(labels)

@@ -332,6 +332,8 @@ class DuckDBStore:
         if plan.hist_sql is None:
             return [sql.clean_metric_row(r) for r in sql.fetch_dicts(cur.execute(plan.sql, plan.params))]
         counts = cur.sql(plan.sql, params=plan.params).to_arrow_table()
+        if not any(name.startswith(("latency_p", "ttft_p")) for name in query.metrics):
+            return sql.rollup_rows(counts, None)  # no quantile asked for: skip the histograms
         return sql.rollup_rows(counts, cur.sql(plan.hist_sql, params=plan.hist_params).to_arrow_table())
 
     def users(self, query: UsersQuery) -> list[dict[str, Any]]:
