@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"schema", "stats", "errors", "pricing"},
     "demo": {"schema", "errors", "sdk", "server", "stats"},
     "server": {"schema", "stats", "errors", "store", "pricing"},
-    "cli": {"server", "demo", "errors", "cli_metrics"},
+    "cli": {"server", "demo", "errors", "cli_metrics", "agent"},
     "cli_metrics": set(),
 }
 

@@ -87,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo, project="demo")
 
     from heron import cli_metrics
+    from heron.agent.cli import add_parser as add_agent_parser
 
     cli_metrics.add_parser(sub)
+    add_agent_parser(sub)
 
     keys = sub.add_parser("keys", help="manage API keys (works while the server runs)")
     keys.add_argument("--data-dir")

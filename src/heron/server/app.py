@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -22,7 +23,7 @@ from heron.server.ingest import routes as ingest_routes
 from heron.server.ingest.offload import start_pool
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.ingest.wal import WriteAheadLog
-from heron.server.metrics import Metrics
+from heron.server.metrics import Metrics, RequestTiming
 from heron.server.metrics import routes as metrics_routes
 from heron.server.pricing import Pricing
 from heron.server.resources import routes as resource_routes
@@ -88,13 +89,13 @@ async def home(request: Request) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app; its lifespan opens the store, replays the log and starts the writer."""
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = open_store(settings)
         wal = WriteAheadLog(settings.data_dir / "wal", fsync=settings.fsync)
-        metrics = Metrics()
         pricing = Pricing(store)
         pipeline = IngestPipeline(
             store,
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> Starlette:
             metrics=metrics,
             pricing=pricing,
         )
+        metrics.bind(pipeline, app.state.services)
         try:
             yield
         finally:
@@ -135,4 +137,4 @@ def create_app(settings: Settings) -> Starlette:
         *metrics_routes,
         *resource_routes,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestTiming, metrics=metrics)])

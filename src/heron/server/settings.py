@@ -17,6 +17,8 @@ ENVIRONMENT: dict[str, str] = {
     "HERON_DUCKDB_MEMORY": "DuckDB memory limit, e.g. '4GB' (default: DuckDB's own, 80% of RAM).",
     "HERON_OTLP_WORKERS": "Helper processes that decode and map OTLP spans off the server's interpreter lock (default: 1 on a multi-core machine, else 0: decode in threads).",
     "HERON_FSYNC": "'0' turns off fsync of the write-ahead log: faster, loses acknowledged data on power loss (default: 1).",
+    "HERON_METRICS_MAX_VALUES": "Distinct values of one label on /metrics (model, app_version, ...) before new ones are reported as '__overflow__' (default: 200).",
+    "HERON_METRICS_TOKEN": "If set, GET /metrics requires 'Authorization: Bearer <token>' (default: unset, no key needed, as Prometheus expects).",
 }
 """Every environment variable the server reads, with its meaning (docs/configuration.md lists the same)."""
 

@@ -59,11 +59,13 @@ def resource_series(
     rows = fetch_dicts(
         cur.execute(
             f"""
-            SELECT host, service, metric, device, date_trunc('{bucket}', time) AS t,
-                   avg(value) AS avg, min(value) AS min, max(value) AS max,
-                   arg_max(value, time) AS last, count(*) AS count
-            FROM ({_SAMPLES} WHERE {clause})
-            GROUP BY ALL
+            SELECT * FROM (
+                SELECT host, service, metric, device, date_trunc('{bucket}', time) AS t,
+                       avg(value) AS avg, min(value) AS min, max(value) AS max,
+                       arg_max(value, time) AS last, count(*) AS count
+                FROM ({_SAMPLES} WHERE {clause})
+                GROUP BY ALL
+            )
             ORDER BY host, service NULLS FIRST, metric, try_cast(device AS BIGINT) NULLS FIRST, device NULLS FIRST, t
             LIMIT ?
             """,

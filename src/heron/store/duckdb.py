@@ -21,6 +21,7 @@ from heron.schema.records import Feedback, Interaction, ResourceSample
 from heron.stats import sketch
 from heron.pricing import PriceOverride, PriceTable
 from heron.store import _duckdb_pricing as _pricing
+from heron.store._duckdb_resources import DuckDBResourceReads
 from heron.store import _duckdb_sql as sql
 from heron.store._arrow import feedback_table, interactions_table, resources_table
 from heron.store.base import (
@@ -139,7 +140,7 @@ _FOLD = [
 ]
 
 
-class DuckDBStore:
+class DuckDBStore(DuckDBResourceReads):
     """:class:`heron.store.base.Store` over an embedded DuckDB file."""
 
     def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = None, threads: int | None = None) -> None:

@@ -133,5 +133,100 @@ def openapi_document() -> dict[str, Any]:
             "/v1/metrics/users": _get("Distinct users per bucket", _TIME_PARAMS + _FILTER_PARAMS + metric_params[-3:-1], series),
             "/v1/status": _get("Ingest pipeline state and stored count", [], {"type": "object"}),
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "OK"}}}},
+            **_resource_paths(),
         },
+    }
+
+
+def _resource_paths() -> dict[str, Any]:
+    """``/v1/resources`` (ingest and query) and ``/v1/resources/hosts``: see server/resources.py, docs/resources.md."""
+    from heron.schema.records import RESOURCE_METRICS, ResourceSample
+
+    _, components = msgspec.json.schema_components([ResourceSample], ref_template="#/components/schemas/{name}")
+    sample = components["ResourceSample"]
+    sample["description"] = (
+        "One reading of a host's resources. Metrics sent by heron agent: "
+        + " ".join(f"{name}: {doc}" for name, doc in RESOURCE_METRICS.items())
+        + " Other snake_case names are stored too. cpu_percent and gpu_utilization_percent must be 0-100; "
+        "other *_percent, *_bytes and *_watts values must be >= 0."
+    )
+    ingest = _ingest("samples", "ResourceSample")
+    body = ingest["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body["properties"]["samples"]["items"] = sample
+    ingest["post"]["summary"] = "Ingest a batch of host resource samples (heron agent)"
+    list_param = {"type": "string"}
+    filters = [
+        {"name": "metric", "in": "query", "schema": list_param, "description": f"Metric name(s), repeated or comma-separated, e.g. {', '.join(RESOURCE_METRICS)}. Default: all."},
+        {"name": "host", "in": "query", "schema": list_param, "description": "Host label(s), repeated or comma-separated."},
+        {"name": "service", "in": "query", "schema": list_param, "description": "Service label(s), repeated or comma-separated."},
+        {"name": "device", "in": "query", "schema": list_param, "description": "GPU index(es), repeated or comma-separated; host-wide series have no device."},
+    ]
+    point = {
+        "type": "object",
+        "properties": {
+            "t": {"type": "string", "format": "date-time", "description": "Bucket start (UTC)."},
+            "avg": {"type": "number"},
+            "min": {"type": "number"},
+            "max": {"type": "number"},
+            "last": {"type": "number", "description": "The bucket's latest sample."},
+            "count": {"type": "integer"},
+        },
+    }
+    series = {
+        "type": "object",
+        "properties": {
+            "bucket": {"type": "string"},
+            "start": {"type": "number"},
+            "end": {"type": "number"},
+            "series": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "host": {"type": "string"},
+                        "service": {"type": ["string", "null"]},
+                        "metric": {"type": "string"},
+                        "device": {"type": ["string", "null"]},
+                        "points": {"type": "array", "items": point},
+                    },
+                },
+            },
+        },
+    }
+    hosts = {
+        "type": "object",
+        "properties": {
+            "start": {"type": "number"},
+            "end": {"type": "number"},
+            "hosts": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "host": {"type": "string"},
+                        "service": {"type": ["string", "null"]},
+                        "metrics": {"type": "array", "items": {"type": "string"}},
+                        "devices": {"type": "array", "items": {"type": "string"}},
+                        "last_seen": {"type": "string", "format": "date-time"},
+                        "samples": {"type": "integer"},
+                    },
+                },
+            },
+        },
+    }
+    bucket = {"name": "bucket", "in": "query", "schema": {"enum": ["minute", "hour", "day"]}, "description": "Default minute; at most 10,000 buckets and 100,000 points per request."}
+    return {
+        "/v1/resources": {
+            **ingest,
+            **_get(
+                "Host resource series: avg, min, max, last and count per bucket per host, service, metric and device (default: the last hour)",
+                _TIME_PARAMS + [bucket] + filters,
+                series,
+            ),
+        },
+        "/v1/resources/hosts": _get(
+            "Hosts and services that sent samples, with their metrics, GPUs and last sample time (default: the last day)",
+            _TIME_PARAMS,
+            hosts,
+        ),
     }
