@@ -14,11 +14,29 @@ first record.
 from __future__ import annotations
 
 import logging
+import typing
 
 from heron.sdk.client import counters, flush, init, shutdown
 from heron.sdk.context import context, last_interaction_id
 from heron.sdk.instrument import feedback, log, observe
 from heron.sdk.integrations import wrap
+
+if typing.TYPE_CHECKING:
+    from heron.agent import Agent
+
+
+def monitor_resources(*, interval: float = 10.0, service: str | None = None, gpu: bool | None = None) -> Agent:
+    """Sample this host's CPU, memory, this process's RSS and NVIDIA GPUs every ``interval`` seconds.
+
+    Runs ``heron agent`` in a daemon thread of this process, sending to the endpoint
+    and key the SDK was configured with (``heron.init`` or ``HERON_*``). Needs the
+    ``agent`` extra (psutil, nvidia-ml-py). Returns the agent; ``.stop()`` ends it.
+    """
+    from heron.agent import start
+    from heron.sdk.client import get_client
+
+    settings = get_client().settings
+    return start(endpoint=settings.endpoint, api_key=settings.api_key, interval=interval, service=service, gpu=gpu)
 
 __version__ = "0.1.0"
 
@@ -31,6 +49,7 @@ __all__ = [
     "init",
     "last_interaction_id",
     "log",
+    "monitor_resources",
     "observe",
     "shutdown",
     "wrap",
