@@ -21,6 +21,8 @@ TARGETS = {
     "ingest_otlp_per_s": "≥ 20,000",
     "query_overview_p95_ms_1m": "—",
     "query_overview_p95_ms_10m": "< 100",
+    "ops_query_p95_ms_1m": "—",
+    "ops_query_p95_ms_10m": "< 100",
     "metrics_scrape_ms": "< 50",
 }
 
@@ -55,6 +57,9 @@ def render() -> str:
         "  by model by hour over 7 and 30 days; distinct users per day, total and by model, over 30 days)",
         "  with 1M / 10M interactions stored over 30 days. For scale: DuckDB took ~1.3 s for exact",
         "  percentiles by model by hour over 10M raw rows here; Heron reads rollups maintained at ingest.",
+        "- `ops_query_p95_ms_*`: the worst p95 of the operational queries (every ops metric by model per",
+        "  hour over 24 h; a 7-day summary by model; errors by type, prompt versions and cost by model per",
+        "  day over 30 days; the last hour per minute, which scans raw rows), same data.",
     ]
     lines += [
         "- `metrics_scrape_ms`: median time of one `GET /metrics` through HTTP, read to the last byte, from",
