@@ -1,0 +1,87 @@
+"""The records enrichment reads and writes, and the Enricher protocol.
+
+A :class:`Turn` is what enrichment needs of one interaction: the user's newest
+message, the earlier user messages of the same conversation (from the chat
+history the app sent, plus what Heron saw before), and the reply. Every
+enricher fills some fields of the turn's :class:`Signals`; the pipeline runs
+them in order over batches (batching is what makes VADER, embeddings and
+classifiers fast), then stores the signals next to the interaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+MAX_ENRICH_CHARS = 4_000
+"""Longer messages are truncated for enrichment only; the stored text stays intact."""
+
+CUES: tuple[str, ...] = ("anger", "confusion", "gratitude", "urgency")
+"""Emotional cues detected in user messages."""
+
+
+@dataclass(slots=True)
+class Turn:
+    interaction_id: str
+    project: str
+    start_time: float
+    conversation_id: str | None
+    user_id: str | None
+    user_text: str
+    """The newest user message (truncated to MAX_ENRICH_CHARS); may be empty."""
+    previous_user_texts: list[str]
+    """Earlier user messages of the conversation, oldest first (truncated)."""
+    reply_text: str
+    """The model's output (truncated); empty when there is none."""
+    status: str = "ok"
+    error_type: str | None = None
+    finish_reason: str | None = None
+    model: str | None = None
+
+
+@dataclass(slots=True)
+class Signals:
+    """What enrichment found in one turn; None means "not computed"."""
+
+    interaction_id: str
+    language: str | None = None
+    """ISO 639-1 code, or "und" when undetermined (too short, emoji only, not text)."""
+    sentiment: float | None = None
+    """User message polarity, VADER compound in [-1, 1]."""
+    reply_sentiment: float | None = None
+    cues: list[str] = field(default_factory=list)
+    """Subset of CUES present in the user message."""
+    rephrase: bool | None = None
+    """The user asks again what they asked before, in other words."""
+    repeat: bool | None = None
+    """The user sends (nearly) the same message again."""
+    similarity: float | None = None
+    """Highest semantic similarity to an earlier user message of the conversation, in [-1, 1]."""
+    complaint: bool | None = None
+    """Explicit complaint about the answer ("that's not what I asked", "you already said that")."""
+    shouting: bool | None = None
+    """ALL CAPS or repeated !!!/??? ."""
+    refusal: bool | None = None
+    """The reply declines to help."""
+    empty_reply: bool | None = None
+    truncated: bool | None = None
+    """finish_reason == "length"."""
+    error: bool | None = None
+    frustration: float | None = None
+    """0..1, how frustrated the user message reads (combines the signals above)."""
+    topic_id: int | None = None
+    topic_similarity: float | None = None
+
+    @property
+    def unexpected_response(self) -> bool:
+        """Model-side trouble: refusal, empty, truncated or failed."""
+        return bool(self.refusal or self.empty_reply or self.truncated or self.error)
+
+
+class Enricher(Protocol):
+    """One enrichment step over a batch; fills its fields of ``signals`` (same order as ``turns``)."""
+
+    name: str
+
+    def enrich(self, turns: Sequence[Turn], signals: Sequence[Signals]) -> None: ...
