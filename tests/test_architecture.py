@@ -22,11 +22,12 @@ ALLOWED: dict[str, set[str]] = {
     "analytics": {"schema", "errors", "stats", "store"},
     "sdk": {"schema", "errors"},
     "agent": {"schema", "errors", "sdk"},
-    "store": {"schema", "stats", "errors", "pricing"},
+    "store": {"schema", "stats", "errors", "pricing", "enrich"},
     "demo": {"schema", "errors", "sdk", "server", "stats"},
     "server": {"schema", "stats", "errors", "store", "pricing", "enrich", "analytics"},
-    "cli": {"server", "demo", "errors", "cli_metrics", "agent"},
+    "cli": {"server", "demo", "errors", "cli_metrics", "cli_ux", "agent"},
     "cli_metrics": set(),
+    "cli_ux": {"cli_metrics"},
 }
 
 

@@ -10,15 +10,23 @@ classifiers fast), then stores the signals next to the interaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+from heron.schema.records import Interaction
 
 MAX_ENRICH_CHARS = 4_000
 """Longer messages are truncated for enrichment only; the stored text stays intact."""
 
 CUES: tuple[str, ...] = ("anger", "confusion", "gratitude", "urgency")
 """Emotional cues detected in user messages."""
+
+
+def split_messages(messages: Sequence[Mapping[str, Any]]) -> tuple[str, list[str]]:
+    """(newest user message, earlier user messages), each truncated to MAX_ENRICH_CHARS."""
+    users = [m["content"][:MAX_ENRICH_CHARS] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    return (users[-1] if users else ""), users[:-1]
 
 
 @dataclass(slots=True)
@@ -38,6 +46,21 @@ class Turn:
     error_type: str | None = None
     finish_reason: str | None = None
     model: str | None = None
+    prompt_version: str | None = None
+    app_version: str | None = None
+    variant: str | None = None
+    """Slices the UX analytics are grouped by; carried along, not used by enrichers."""
+
+    @classmethod
+    def from_interaction(cls, item: Interaction) -> Turn:
+        text, previous = split_messages([{"role": m.role, "content": m.content} for m in item.input])
+        output = item.output[:MAX_ENRICH_CHARS] if item.output else ""
+        return cls(
+            interaction_id=item.id or "", project=item.project or "", start_time=float(item.start_time),  # type: ignore[arg-type]
+            conversation_id=item.conversation_id, user_id=item.user_id, user_text=text, previous_user_texts=previous,
+            reply_text=output, status=item.status or "ok", error_type=item.error_type, finish_reason=item.finish_reason,
+            model=item.model, prompt_version=item.prompt_version, app_version=item.app_version, variant=item.variant,
+        )  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -16,9 +16,11 @@ from starlette.routing import Route
 
 from heron.server.api import costs as cost_routes
 from heron.server.api import routes as api_routes
+from heron.server.api import ux as ux_routes
 from heron.server.api.openapi import openapi_document
 from heron.server.auth import KeyRing
 from heron.server.context import Services, authenticate, services
+from heron.server.enrichment import EnrichmentRunner
 from heron.server.ingest import routes as ingest_routes
 from heron.server.ingest.offload import start_pool
 from heron.server.ingest.pipeline import IngestPipeline
@@ -70,6 +72,14 @@ async def status(request: Request) -> Response:
                 "rejected_items": svc.rejected_items,
                 "rejected_requests": svc.rejected_requests,
             },
+            "enrichment": None
+            if svc.enrichment is None
+            else {
+                "backlog": svc.enrichment.backlog_count,
+                "lag_s": round(svc.enrichment.lag_seconds, 3),
+                "enriched": svc.enrichment.stats.enriched,
+                "errors": svc.enrichment.stats.errors,
+            },
             "uptime_s": round(time.time() - svc.started, 3),
         }
     )
@@ -107,6 +117,9 @@ def create_app(settings: Settings) -> Starlette:
         )
         pipeline.start()
         offload = start_pool(settings.otlp_workers)
+        enrichment = EnrichmentRunner(store, pipeline) if settings.enrich else None
+        if enrichment is not None:
+            enrichment.start()
         app.state.services = Services(
             settings=settings,
             store=store,
@@ -116,11 +129,14 @@ def create_app(settings: Settings) -> Starlette:
             offload=offload,
             metrics=metrics,
             pricing=pricing,
+            enrichment=enrichment,
         )
         metrics.bind(pipeline, app.state.services)
         try:
             yield
         finally:
+            if enrichment is not None:
+                enrichment.stop()
             if offload is not None:
                 offload.shutdown(wait=True, cancel_futures=True)
             pipeline.close()
@@ -134,6 +150,7 @@ def create_app(settings: Settings) -> Starlette:
         *ingest_routes.routes,
         *api_routes.routes,
         *cost_routes.routes,
+        *ux_routes.routes,
         *metrics_routes,
         *resource_routes,
     ]

@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from heron.errors import BusyError
 from heron.server.auth import KeyRing, Principal, Scope
+from heron.server.enrichment import EnrichmentRunner
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.metrics import Metrics
 from heron.server.pricing import Pricing
@@ -31,6 +32,8 @@ class Services:
     """Helper processes for CPU-heavy decoding (OTLP), or None to decode in threads."""
     pricing: Pricing = field(default=None)  # type: ignore[assignment]
     """Per-project price tables; set at start-up."""
+    enrichment: EnrichmentRunner | None = None
+    """Sentiment, frustration and topic signals after ingest; None when disabled."""
     metrics: Metrics | None = None
     """Prometheus metrics (``/metrics``), fed by the pipeline's hooks."""
     started: float = field(default_factory=time.time)

@@ -217,8 +217,14 @@ class Metrics:
         self._scalars: list[Scalar] = [
             Scalar("heron_uptime_seconds", "gauge", "Seconds since the server started.", lambda: self._wall() - self.started),
             Scalar("heron_start_time_seconds", "gauge", "Start time of the server, Unix epoch seconds.", lambda: self.started),
-            Scalar("heron_enrichment_backlog", "gauge", "Interactions waiting for enrichment (no enrichment pipeline yet).", lambda: 0),
+            Scalar("heron_enrichment_backlog", "gauge", "Interactions waiting for enrichment.",
+                   lambda: self._enrichment("backlog_count", 0)),
+            Scalar("heron_enrichment_lag_seconds", "gauge", "How long the oldest interaction waiting for enrichment has waited.",
+                   lambda: self._enrichment("lag_seconds", 0.0)),
+            Scalar("heron_enriched_total", "counter", "Interactions enriched since start.",
+                   lambda: self._enrichment("enriched", 0)),
         ]
+        self._services: Services | None = None
 
     def _cap(self, label: str) -> LabelCap:
         cap = self._caps.get(label)
@@ -228,8 +234,15 @@ class Metrics:
 
     # -- wiring --------------------------------------------------------------------
 
+    def _enrichment(self, name: str, default: float) -> float:
+        runner = self._services.enrichment if self._services is not None else None
+        if runner is None:
+            return default
+        return float(runner.stats.enriched if name == "enriched" else getattr(runner, name))
+
     def bind(self, pipeline: IngestPipeline, services: Services) -> None:
         """Read the ingest pipeline's and the services' own counters at each scrape."""
+        self._services = services
         stats = pipeline.stats
         self.started = services.started
         self._scalars += [

@@ -16,6 +16,7 @@ ENVIRONMENT: dict[str, str] = {
     "HERON_MAX_INFLIGHT": "Concurrent ingest requests before ingest answers 429 (default: 64).",
     "HERON_DUCKDB_MEMORY": "DuckDB memory limit, e.g. '4GB' (default: DuckDB's own, 80% of RAM).",
     "HERON_OTLP_WORKERS": "Helper processes that decode and map OTLP spans off the server's interpreter lock (default: 1 on a multi-core machine, else 0: decode in threads).",
+    "HERON_ENRICH": "'0' turns off enrichment (sentiment, frustration, topics) after ingest (default: 1).",
     "HERON_FSYNC": "'0' turns off fsync of the write-ahead log: faster, loses acknowledged data on power loss (default: 1).",
     "HERON_METRICS_MAX_VALUES": "Distinct values of one label on /metrics (model, app_version, ...) before new ones are reported as '__overflow__' (default: 200).",
     "HERON_METRICS_TOKEN": "If set, GET /metrics requires 'Authorization: Bearer <token>' (default: unset, no key needed, as Prometheus expects).",
@@ -46,6 +47,7 @@ class Settings:
     duckdb_memory: str | None = None
     fsync: bool = True
     otlp_workers: int = 0
+    enrich: bool = True
 
     @classmethod
     def resolve(
@@ -63,5 +65,6 @@ class Settings:
             max_inflight=_int("HERON_MAX_INFLIGHT", 64),
             duckdb_memory=_env("HERON_DUCKDB_MEMORY", "") or None,
             fsync=_env("HERON_FSYNC", "1") != "0",
+            enrich=_env("HERON_ENRICH", "1") != "0",
             otlp_workers=_int("HERON_OTLP_WORKERS", 1 if (os.cpu_count() or 1) >= 2 else 0),
         )

@@ -22,6 +22,7 @@ from heron.stats import sketch
 from heron.pricing import PriceOverride, PriceTable
 from heron.store import _duckdb_pricing as _pricing
 from heron.store._duckdb_resources import DuckDBResourceReads
+from heron.store._duckdb_signals import DuckDBSignals, DuckDBUxReads
 from heron.store import _duckdb_sql as sql
 from heron.store._arrow import feedback_table, interactions_table, resources_table
 from heron.store.base import (
@@ -31,6 +32,7 @@ from heron.store.base import (
     Page,
     UsersQuery,
 )
+from heron.store._satisfaction import attach_satisfaction
 from heron.store.migrations import migrations
 
 _LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
@@ -140,7 +142,7 @@ _FOLD = [
 ]
 
 
-class DuckDBStore(DuckDBResourceReads):
+class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads):
     """:class:`heron.store.base.Store` over an embedded DuckDB file."""
 
     def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = None, threads: int | None = None) -> None:
@@ -308,10 +310,27 @@ class DuckDBStore(DuckDBResourceReads):
             )
         )
         items = [sql.interaction_row(r) for r in rows]
-        feedback = self._feedback_for(project, [i["id"] for i in items])
+        ids = [i["id"] for i in items]
+        feedback = self._feedback_for(project, ids)
+        signals = self._signals_for(project, ids)
         for item in items:
             item["feedback"] = feedback.get(item["id"], [])
+            item["signals"] = signals.get(item["id"])
+        attach_satisfaction(items)
         return items
+
+    def _signals_for(self, project: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Each interaction's enrichment signals (None until enriched)."""
+        if not ids:
+            return {}
+        rows = sql.fetch_dicts(
+            self._cursor().execute(
+                "SELECT * EXCLUDE (project, start_time, conversation_id, user_id, model, prompt_version, app_version,"
+                " variant, enriched_at) FROM interaction_signals WHERE project = ? AND list_contains(?, interaction_id)",
+                [project, ids],
+            )
+        )
+        return {row.pop("interaction_id"): row for row in rows}
 
     def _feedback_for(self, project: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         if not ids:

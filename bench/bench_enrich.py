@@ -1,0 +1,100 @@
+"""Enrichment throughput, and what enrichment costs ingest.
+
+1. ``enrich_per_s``: demo traffic (realistic texts, histories) is sent to a
+   server with enrichment on; the figure is interactions divided by the time
+   from the first request until every one is enriched (so it includes ingest,
+   a lower bound on enrichment alone).
+2. ``ingest_with_enrich_ratio``: the same traffic sent as fast as possible to a
+   server with enrichment on and to one with it off (``HERON_ENRICH=0``); the
+   ratio of their stored-and-queryable throughputs. Enrichment runs after the
+   acknowledgement, in a lower-priority process, and pauses while ingest has a
+   backlog, so the ratio should stay near 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import gzip
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from bench._common import READ_KEY, WRITE_KEY, record, start_server
+from heron.demo.generator import Scenario, generate
+
+
+def bodies(n: int, batch: int) -> list[bytes]:
+    now = time.time()
+    scenario = Scenario(seed=5, start=now - 7 * 86400, end=now - 60, users=3000, interactions_per_hour=n / (7 * 24) * 1.1)
+    items = []
+    for turn in generate(scenario):
+        items.append(msgspec.to_builtins(turn.interaction))
+        if len(items) == n:
+            break
+    return [gzip.compress(msgspec.json.encode({"interactions": items[k : k + batch]}), 1) for k in range(0, len(items), batch)]
+
+
+def _send(url: str, payloads: list[bytes], clients: int) -> None:
+    headers = {"Authorization": f"Bearer {WRITE_KEY}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    with httpx.Client(timeout=120) as client:
+
+        def post(body: bytes) -> None:
+            while True:
+                response = client.post(url + "/v1/interactions", content=body, headers=headers)
+                if response.status_code in (429, 503):
+                    time.sleep(float(response.headers.get("retry-after", "1")))
+                    continue
+                if response.status_code != 200:
+                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+                return
+
+        with cf.ThreadPoolExecutor(clients) as pool:
+            list(pool.map(post, payloads))
+
+
+def run(payloads: list[bytes], n: int, *, enrich: bool, clients: int = 4) -> tuple[float, float | None]:
+    """(stored interactions/s, enriched interactions/s or None)."""
+    data = Path(tempfile.mkdtemp(prefix="heron-bench-"))
+    os.environ["HERON_ENRICH"] = "1" if enrich else "0"
+    server = start_server(data / "data")
+    try:
+        started = time.perf_counter()
+        _send(server.url, payloads, clients)
+        stored = n / (server.wait_stored(n) - started)
+        enriched = None
+        if enrich:
+            deadline = time.monotonic() + 1800
+            while time.monotonic() < deadline:
+                status = httpx.get(f"{server.url}/v1/status", headers={"Authorization": f"Bearer {READ_KEY}"}).json()
+                if status["enrichment"]["enriched"] >= n and status["enrichment"]["backlog"] == 0:
+                    break
+                time.sleep(0.1)
+            enriched = n / (time.perf_counter() - started)
+        return stored, enriched
+    finally:
+        os.environ.pop("HERON_ENRICH", None)
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=2_000)
+    args = parser.parse_args()
+    payloads = bodies(args.n, args.batch)
+    without, _ = run(payloads, args.n, enrich=False)
+    with_enrich, enriched = run(payloads, args.n, enrich=True)
+    print(f"ingest without enrichment {without:,.0f}/s, with {with_enrich:,.0f}/s; enriched {enriched:,.0f}/s")
+    record("enrich_per_s", enriched or 0.0, "interactions/s", n=args.n, target=">= 3000")
+    record("ingest_with_enrich_ratio", with_enrich / without, "ratio", n=args.n, without_per_s=round(without), with_per_s=round(with_enrich), target=">= 0.8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""``heron ux report``: how users experience the LLM product, as a readable summary from the API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import urllib.error
+from typing import Any, TextIO
+
+from heron.cli_metrics import _get
+
+COLUMNS: list[tuple[str, str, str]] = [
+    ("interactions", "turns", "{:,.0f}"),
+    ("conversations", "convs", "{:,.0f}"),
+    ("sentiment_avg", "sentiment", "{:+.2f}"),
+    ("frustration_rate", "frustrated", "{:.1%}"),
+    ("rephrase_rate", "rephrase", "{:.1%}"),
+    ("complaint_rate", "complaint", "{:.1%}"),
+    ("unexpected_rate", "bad reply", "{:.1%}"),
+    ("gratitude_rate", "thanks", "{:.1%}"),
+    ("thumbs_up_rate", "thumbs up", "{:.0%}"),
+]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ux = sub.add_parser("ux", help="user-experience analytics")
+    ux_sub = ux.add_subparsers(dest="ux_command", required=True)
+    report = ux_sub.add_parser("report", help="print sentiment, frustration and satisfaction by model and prompt version")
+    report.add_argument("--url", default=os.environ.get("HERON_URL", "http://127.0.0.1:8787"), help="server (env HERON_URL)")
+    report.add_argument("--key", default=os.environ.get("HERON_READ_KEY"), help="read key (env HERON_READ_KEY)")
+    report.add_argument("--since", default="7d", help="window, e.g. 24h, 7d (default 7d)")
+    report.add_argument("--by", action="append", default=None, help="dimensions, repeatable (default: model and prompt_version)")
+    report.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    dims = args.by or ["model", "prompt_version"]
+    try:
+        overall = _get(args.url, args.key, "/v1/ux/summary", {"since": args.since})["series"]
+        tables = {dim: _get(args.url, args.key, "/v1/ux/summary", {"since": args.since, "group_by": dim})["series"] for dim in dims}
+        status = _get(args.url, args.key, "/v1/status", {})
+    except urllib.error.HTTPError as exc:
+        print(f"heron ux report: {exc.code} {exc.read().decode(errors='replace')}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"heron ux report: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    out.write(f"Heron user experience, last {args.since}\n\n")
+    out.write(_table("overall", overall))
+    for dim, rows in tables.items():
+        out.write("\n" + _table(dim, rows))
+    enrichment = status.get("enrichment") or {}
+    if enrichment.get("backlog"):
+        out.write(f"\n({enrichment['backlog']:,} recent interactions are still being enriched; lag {enrichment['lag_s']:.0f} s)\n")
+    return 0
+
+
+def _table(dim: str, rows: list[dict[str, Any]]) -> str:
+    headings = [dim] + [h for _, h, _ in COLUMNS]
+    body = [[str(r.get("group") if r.get("group") is not None else ("all" if dim == "overall" else "(not set)"))]
+            + ["—" if r.get(m) is None else f.format(r[m]) for m, _, f in COLUMNS] for r in rows]  # fmt: skip
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(headings)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    lines = [line(headings), line(["-" * w for w in widths])] + [line(b) for b in body]
+    if not body:
+        lines.append("(no enriched interactions in this window)")
+    return "\n".join(lines) + "\n"
