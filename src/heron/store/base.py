@@ -128,6 +128,35 @@ class UsersQuery:
     filters: Filters = field(default_factory=Filters)
 
 
+@dataclass(frozen=True, slots=True)
+class ActivityQuery:
+    """The users of a project, or of one slice of it, per UTC day (docs/users.md)."""
+
+    project: str
+    start: float
+    """Epoch seconds; the window starts with this second's UTC day."""
+    end: float
+    """Epoch seconds, exclusive; the window ends with the UTC day of the last second before it."""
+    dim: str | None = None
+    """A ``ROLLUP_DIMENSIONS`` name to slice by, with ``value``; None for all users."""
+    value: str | None = None
+    """The slice's value; ``""`` selects calls where ``dim`` is not set."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionQuery:
+    """Retention of the users first active in a window, by day or week cohort (docs/users.md)."""
+
+    project: str
+    start: float
+    end: float
+    period: Literal["day", "week"] = "day"
+    offsets: tuple[int, ...] | None = None
+    """Periods after the cohort's to report; None: (1, 7, 30) days or (1, 2, 4) weeks."""
+    dim: str | None = None
+    value: str | None = None
+
+
 @runtime_checkable
 class Store(Protocol):
     """Durable storage of interactions and feedback, with the queries Heron needs.
@@ -196,3 +225,15 @@ class Store(Protocol):
 
     def resource_hosts(self, project: str, *, start: float, end: float) -> list[dict[str, Any]]:
         """Rows of ``{"host", "service", "metrics", "devices", "last_seen", "samples"}`` seen in the window."""
+
+    def active_users(self, query: ActivityQuery) -> list[dict[str, Any]]:
+        """One row per UTC day of the window: ``{"day", "dau", "wau", "mau", "stickiness", "new",
+        "returning", "return_rate"}`` (docs/users.md)."""
+
+    def retention(self, query: RetentionQuery) -> dict[str, Any]:
+        """``{"period", "offsets", "cohorts": [{"cohort", "users", "active", "active_rate", "unbounded",
+        "unbounded_rate"}], "overall": {...}}``: a cohort x offset matrix (docs/users.md)."""
+
+    def engagement(self, query: ActivityQuery) -> dict[str, Any]:
+        """``{"days": [{"day", "users", "interactions", "interactions_per_user", "engagement_s",
+        "engagement_s_per_user"}], "active_days": [{"days", "users"}], "summary": {...}}`` (docs/users.md)."""

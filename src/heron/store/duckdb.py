@@ -23,6 +23,7 @@ from heron.pricing import PriceOverride, PriceTable
 from heron.store import _duckdb_pricing as _pricing
 from heron.store._duckdb_resources import DuckDBResourceReads
 from heron.store._duckdb_signals import DuckDBSignals, DuckDBUxReads
+from heron.store._duckdb_users import DuckDBUserReads
 from heron.store import _duckdb_sql as sql
 from heron.store._arrow import feedback_table, interactions_table, resources_table
 from heron.store.base import (
@@ -142,7 +143,7 @@ _FOLD = [
 ]
 
 
-class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads):
+class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserReads):
     """:class:`heron.store.base.Store` over an embedded DuckDB file."""
 
     def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = None, threads: int | None = None) -> None:

@@ -9,10 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from heron.errors import HeronError
+from heron.errors import HeronError, ValidationError
 from heron.server.api import params
 from heron.server.context import authenticate, services
 from heron.server.responses import error_response, json_response
+from heron.store.base import ROLLUP_DIMENSIONS, ActivityQuery, RetentionQuery
 
 
 async def ux_summary(request: Request) -> Response:
@@ -30,4 +31,64 @@ async def ux_summary(request: Request) -> Response:
     return json_response({"start": start, "end": end, "group_by": group_by, "bucket": bucket, "series": rows})
 
 
-routes = [Route("/v1/ux/summary", ux_summary, methods=["GET"])]
+def _slice(request: Request) -> tuple[str | None, str | None]:
+    """``?model=gpt-4o`` (any rollup dimension) selects one slice; at most one."""
+    chosen = [(dim, request.query_params[dim]) for dim in ROLLUP_DIMENSIONS if dim in request.query_params]
+    if len(chosen) > 1:
+        raise ValidationError(chosen[1][0], "users can be sliced by one dimension at a time")
+    return chosen[0] if chosen else (None, None)
+
+
+def _window(request: Request, default: float) -> tuple[float, float]:
+    start, end = params.time_range(request.query_params, default_since=default)
+    return (start if start is not None else time.time() - default), (end if end is not None else time.time())
+
+
+async def active_users(request: Request) -> Response:
+    try:
+        principal = authenticate(request, "read")
+        start, end = _window(request, 30 * 86400.0)
+        dim, value = _slice(request)
+        query = ActivityQuery(project=principal.project, start=start, end=end, dim=dim, value=value)
+        rows = await to_thread.run_sync(services(request).store.active_users, query)  # type: ignore[attr-defined]
+    except HeronError as exc:
+        return error_response(exc)
+    return json_response({"start": start, "end": end, "dim": dim, "value": value, "days": rows})
+
+
+async def retention(request: Request) -> Response:
+    try:
+        principal = authenticate(request, "read")
+        start, end = _window(request, 60 * 86400.0)
+        dim, value = _slice(request)
+        period = request.query_params.get("period", "day")
+        raw = request.query_params.get("offsets")
+        try:
+            offsets = tuple(int(x) for x in raw.split(",")) if raw else None
+        except ValueError as exc:
+            raise ValidationError("offsets", f"must be comma-separated integers, got {raw!r}") from exc
+        query = RetentionQuery(project=principal.project, start=start, end=end, period=period, offsets=offsets, dim=dim, value=value)  # type: ignore[arg-type]
+        result = await to_thread.run_sync(services(request).store.retention, query)  # type: ignore[attr-defined]
+    except HeronError as exc:
+        return error_response(exc)
+    return json_response({"start": start, "end": end, "dim": dim, "value": value, **result})
+
+
+async def engagement(request: Request) -> Response:
+    try:
+        principal = authenticate(request, "read")
+        start, end = _window(request, 7 * 86400.0)
+        dim, value = _slice(request)
+        query = ActivityQuery(project=principal.project, start=start, end=end, dim=dim, value=value)
+        result = await to_thread.run_sync(services(request).store.engagement, query)  # type: ignore[attr-defined]
+    except HeronError as exc:
+        return error_response(exc)
+    return json_response({"start": start, "end": end, "dim": dim, "value": value, **result})
+
+
+routes = [
+    Route("/v1/ux/summary", ux_summary, methods=["GET"]),
+    Route("/v1/users/active", active_users, methods=["GET"]),
+    Route("/v1/users/retention", retention, methods=["GET"]),
+    Route("/v1/users/engagement", engagement, methods=["GET"]),
+]
