@@ -40,6 +40,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         overall = _get(args.url, args.key, "/v1/ux/summary", {"since": args.since})["series"]
         tables = {dim: _get(args.url, args.key, "/v1/ux/summary", {"since": args.since, "group_by": dim})["series"] for dim in dims}
         status = _get(args.url, args.key, "/v1/status", {})
+        active = _get(args.url, args.key, "/v1/users/active", {"since": args.since})["days"]
+        kept = _get(args.url, args.key, "/v1/users/retention", {"since": args.since, "offsets": "1,7"})["overall"]
     except urllib.error.HTTPError as exc:
         print(f"heron ux report: {exc.code} {exc.read().decode(errors='replace')}", file=sys.stderr)
         return 1
@@ -50,6 +52,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     out.write(_table("overall", overall))
     for dim, rows in tables.items():
         out.write("\n" + _table(dim, rows))
+    out.write("\n" + _users(active, kept))
     enrichment = status.get("enrichment") or {}
     if enrichment.get("backlog"):
         out.write(f"\n({enrichment['backlog']:,} recent interactions are still being enriched; lag {enrichment['lag_s']:.0f} s)\n")
@@ -69,3 +72,18 @@ def _table(dim: str, rows: list[dict[str, Any]]) -> str:
     if not body:
         lines.append("(no enriched interactions in this window)")
     return "\n".join(lines) + "\n"
+
+
+def _users(days: list[dict[str, Any]], overall: dict[str, Any]) -> str:
+    """Users: the latest day's DAU/WAU/MAU, new vs returning over the window, day-1/7 retention."""
+    if not days:
+        return "users: none in this window\n"
+    last = days[-1]
+    new = sum(d["new"] for d in days)
+    returning = sum(d["returning"] for d in days)
+    rates = overall.get("active_rate") or [None, None]
+    kept = ", ".join(f"day {n}: {'—' if r is None else f'{r:.0%}'}" for n, r in zip((1, 7), rates))
+    return (
+        f"users on {last['day']}: {last['dau']:,} daily, {last['wau']:,} weekly, {last['mau']:,} monthly active\n"
+        f"over the window: {new:,} new and {returning:,} returning user-days; retention {kept}\n"
+    )
