@@ -29,7 +29,7 @@ SELECT project, id, start_time, conversation_id, user_id, model, prompt_version,
        CASE WHEN h % 17 = 0 THEN ['gratitude'] WHEN h % 23 = 0 THEN ['anger'] ELSE [] END,
        h % 19 = 0, h % 53 = 0, (h % 997) / 997.0, h % 29 = 0, h % 61 = 0, h % 43 = 0, h % 97 = 0, h % 89 = 0,
        status = 'error', (h % 101) / 100.0, (h % 12)::INTEGER, (h % 1000) / 1000.0, now()::TIMESTAMP
-FROM (SELECT *, hash(id) AS h FROM interactions)
+FROM (SELECT *, (hash(id) % 1000003)::BIGINT AS h FROM interactions)
 """
 
 

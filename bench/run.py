@@ -9,9 +9,12 @@ import sys
 from bench._common import RESULTS, ROOT
 
 BENCHMARKS = [
+    ["bench.bench_enrich"],
     ["bench.bench_sdk"],
     ["bench.bench_ingest"],
     ["bench.bench_query"],
+    ["bench.bench_ux_users"],
+    ["bench.bench_ux_query"],
     ["bench.bench_metrics"],
 ]
 
@@ -24,6 +27,10 @@ TARGETS = {
     "ops_query_p95_ms_1m": "—",
     "ops_query_p95_ms_10m": "< 100",
     "metrics_scrape_ms": "< 50",
+    "enrich_per_s": "≥ 3,000",
+    "ingest_with_enrich_ratio": "≥ 0.8",
+    "ux_query_p95_ms_10m": "< 200",
+    "ux_users_query_p95_ms_10m": "< 200",
 }
 
 
@@ -57,6 +64,12 @@ def render() -> str:
         "  by model by hour over 7 and 30 days; distinct users per day, total and by model, over 30 days)",
         "  with 1M / 10M interactions stored over 30 days. For scale: DuckDB took ~1.3 s for exact",
         "  percentiles by model by hour over 10M raw rows here; Heron reads rollups maintained at ingest.",
+        "- `enrich_per_s`: demo traffic sent to a server with enrichment on, interactions divided by the time",
+        "  from the first request until all are enriched (ingest included). `ingest_with_enrich_ratio`: stored",
+        "  throughput with enrichment on over off, same traffic, same run.",
+        "- `ux_query_p95_ms_10m`: UX summaries (by model over 7/30 days, prompt version per day, topic table) and",
+        "  users (active users, retention) at 10M interactions, signals synthesised once (bench/bench_ux_query.py).",
+        "  `ux_users_query_p95_ms_10m`: the users/retention queries alone (bench/bench_ux_users.py).",
         "- `ops_query_p95_ms_*`: the worst p95 of the operational queries (every ops metric by model per",
         "  hour over 24 h; a 7-day summary by model; errors by type, prompt versions and cost by model per",
         "  day over 30 days; the last hour per minute, which scans raw rows), same data.",
