@@ -31,9 +31,8 @@ from heron.schema.normalize import epoch_seconds
 from heron.schema.records import ResourceBatch, ResourceSample
 from heron.server.api import params
 from heron.server.context import authenticate, services
-from heron.server.ingest.body import decompress, read_body
 from heron.server.ingest.decode import Decoded, _envelope, _items
-from heron.server.ingest.pipeline import encode_frame
+from heron.server.ingest.routes import ingest_batch
 from heron.server.responses import error_response, json_response
 
 DEFAULT_WINDOW = 3600.0
@@ -83,28 +82,7 @@ def decode_resources(body: bytes, *, project: str, now: float) -> Decoded:
 
 
 async def ingest_resources(request: Request) -> Response:
-    svc = services(request)
-    try:
-        principal = authenticate(request, "write")
-        async with svc.ingest_slot():
-            body = await read_body(request)
-
-            def work() -> tuple[Decoded, bytes]:
-                data = decompress(body, request.headers.get("content-encoding"))
-                decoded = decode_resources(data, project=principal.project, now=time.time())
-                return decoded, encode_frame([], [], decoded.items) if decoded.items else b""
-
-            decoded, payload = await to_thread.run_sync(work)
-            if decoded.items:
-                await svc.pipeline.submit(payload, [], [], decoded.items)
-    except HeronError as exc:
-        svc.rejected_requests += 1
-        return error_response(exc)
-    svc.rejected_items += len(decoded.rejected)
-    result: dict[str, Any] = {"accepted": len(decoded.items), "rejected": decoded.rejected}
-    if not decoded.rejected:
-        return json_response(result, 200)
-    return json_response(result, 207 if decoded.items else 400)
+    return await ingest_batch(request, decode_resources, "resources")
 
 
 # -- queries -----------------------------------------------------------------------------

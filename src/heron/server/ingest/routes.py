@@ -25,27 +25,29 @@ from heron.server.ingest.pipeline import decode_frame, encode_frame
 from heron.server.responses import error_response, json_response
 
 
-async def _ingest(request: Request, decode: Callable[..., Decoded], kind: str) -> Response:
+async def ingest_batch(request: Request, decode: Callable[..., Decoded], kind: str) -> Response:
+    """Authenticate, bound, decode item by item, make durable, answer 200/207/400.
+
+    ``kind`` says which list of the write-ahead-log frame the decoded items go to:
+    ``interactions``, ``feedback`` or ``resources``.
+    """
     svc = services(request)
     try:
         principal = authenticate(request, "write")
         async with svc.ingest_slot():
             body = await read_body(request)
 
-            def work() -> tuple[Decoded, bytes]:
+            def work() -> tuple[Decoded, dict[str, list[Any]], bytes]:
                 data = decompress(body, request.headers.get("content-encoding"))
                 decoded = decode(data, project=principal.project, now=time.time())
-                if not decoded.items:
-                    return decoded, b""
-                if kind == "interactions":
-                    return decoded, encode_frame(decoded.items, [])
-                return decoded, encode_frame([], decoded.items)
+                lists: dict[str, list[Any]] = {"interactions": [], "feedback": [], "resources": []}
+                lists[kind] = decoded.items
+                payload = encode_frame(**lists) if decoded.items else b""
+                return decoded, lists, payload
 
-            decoded, payload = await to_thread.run_sync(work)
+            decoded, lists, payload = await to_thread.run_sync(work)
             if decoded.items:
-                interactions = decoded.items if kind == "interactions" else []
-                feedback = decoded.items if kind == "feedback" else []
-                await svc.pipeline.submit(payload, interactions, feedback)
+                await svc.pipeline.submit(payload, **lists)
     except HeronError as exc:
         svc.rejected_requests += 1
         return error_response(exc)
@@ -57,11 +59,11 @@ async def _ingest(request: Request, decode: Callable[..., Decoded], kind: str) -
 
 
 async def ingest_interactions(request: Request) -> Response:
-    return await _ingest(request, decode_interactions, "interactions")
+    return await ingest_batch(request, decode_interactions, "interactions")
 
 
 async def ingest_feedback(request: Request) -> Response:
-    return await _ingest(request, decode_feedback, "feedback")
+    return await ingest_batch(request, decode_feedback, "feedback")
 
 
 async def ingest_traces(request: Request) -> Response:
