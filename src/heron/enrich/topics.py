@@ -1,0 +1,691 @@
+"""Topics users talk about: discovered from their messages, assigned online, watched for new ones.
+
+A :class:`TopicModel` is fitted on a sample of user messages::
+
+    model = TopicModel.fit(texts)                # embeds with heron.enrich.embeddings
+    model.topics                                 # [Topic(id=0, label="refund, charged, invoice, card", ...), ...]
+    ids, sims = model.assign(embed(new_texts))   # nearest topic, -1 when none is close enough
+    store(json.dumps(model.to_dict()))           # and TopicModel.from_dict(json.loads(...)) back
+
+How it finds topics (see ``_cluster.py`` for why): the embeddings are
+centred on the sample's mean (static word-vector embeddings share a large
+common direction, which hides topic differences) and re-normalised;
+duplicates collapse to one point; a 15-nearest-neighbour graph is split into
+communities by Louvain modularity; communities whose centroids have cosine
+>= ``merge_cosine`` are merged (Louvain tends to cut a topic into its
+recurring questions); groups smaller than ``min_topic_size`` are noise.
+Every message then goes to its nearest topic centroid, or to -1 ("other")
+when its cosine to it is below ``threshold`` -- the same rule
+:meth:`TopicModel.assign` applies online, so fitted sizes and live counts
+agree. Topics are labelled by class-based TF-IDF (``_ctfidf.py``).
+
+:class:`TopicEnricher` fills ``Signals.topic_id``/``topic_similarity``;
+:class:`EmergingTopicDetector` watches the unassigned messages for a new,
+dense group. Everything is numpy/scikit-learn; nothing here touches a store.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from heron.enrich import _ctfidf
+from heron.enrich._cluster import communities, unit_rows
+from heron.enrich.base import Signals, Turn
+from heron.errors import ConfigError, ValidationError
+
+Keywords = tuple[tuple[str, float], ...]
+NOISE = -1
+"""The topic id of messages close to no topic ("other")."""
+SPACE = "wordllama-256-centred"
+"""The embedding space centroids live in; a model from another space is refused."""
+_FORMAT = 1
+_AUTO_QUANTILE = 0.05
+_FIT_QUANTILES = (0.05, 0.25, 0.5)
+"""Kept in ``params["fit_similarity"]``: how close fitted messages were to their topic."""
+_AUTO_BOUNDS = (0.05, 0.5)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Topic:
+    """One topic. ``centroid`` is a unit vector in the model's space (embedding minus the model's mean)."""
+
+    id: int
+    label: str
+    keywords: Keywords
+    """Most distinctive words with their c-TF-IDF weights, best first."""
+    size: int
+    """Messages assigned to it when it was fitted (or merged, or added)."""
+    centroid: np.ndarray
+    words: int = 0
+    """Words in those messages; weighs keywords when topics merge."""
+
+
+class TopicModel:
+    """Topics with centroids, nearest-centroid assignment, and user edits (rename, merge, add).
+
+    Build one with :meth:`fit` or :meth:`from_dict`. Edits change the model in
+    place; ids are never reused, and a merged topic's old ids are remembered
+    in :attr:`merged` so stored assignments can be followed with :meth:`resolve`.
+    """
+
+    def __init__(self, topics: Sequence[Topic] = (), *, mean: np.ndarray | None = None, threshold: float = 0.15,
+                 dimensions: int = 256, next_id: int | None = None, merged: Mapping[int, int] | None = None,
+                 params: Mapping[str, Any] | None = None) -> None:
+        if not 0.0 <= threshold < 1.0:
+            raise ConfigError(f"threshold must be in [0, 1), got {threshold}")
+        self._topics = {topic.id: topic for topic in topics}
+        self.mean = np.zeros(dimensions, dtype=np.float32) if mean is None else np.asarray(mean, dtype=np.float32)
+        self.threshold = float(threshold)
+        self.dimensions = int(self.mean.shape[0])
+        self.next_id = max([*self._topics, -1]) + 1 if next_id is None else int(next_id)
+        self.merged: dict[int, int] = dict(merged or {})
+        """Old topic id -> the id it was merged into."""
+        self.params: dict[str, Any] = dict(params or {})
+        """How it was fitted (for display)."""
+        self._matrix: np.ndarray | None = None
+
+    # -- fitting -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], *, embeddings: np.ndarray | None = None, min_topic_size: int = 10,
+            threshold: float | None = None, neighbours: int = 15, merge_cosine: float = 0.25,
+            max_samples: int = 20_000, seed: int = 0) -> TopicModel:
+        """Discover topics in ``texts`` (user messages); the number of topics is not needed.
+
+        ``embeddings`` (one row per text, as :func:`heron.enrich.embeddings.embed`
+        returns) are computed when not given. Empty texts and zero rows are
+        ignored. ``threshold=None`` picks the assignment threshold from the
+        data: the 5th percentile of the clustered messages' cosine to their
+        topic, kept within [0.05, 0.5]. Clustering uses at most
+        ``max_samples`` messages (a seeded sample); sizes and keywords count
+        them all. Fewer usable messages than ``min_topic_size`` give a model
+        without topics.
+        """
+        texts = list(texts)
+        if min_topic_size < 2 or neighbours < 2 or max_samples < 2:
+            raise ConfigError("min_topic_size, neighbours and max_samples must be at least 2")
+        if threshold is not None and not 0.0 <= threshold < 1.0:
+            raise ConfigError(f"threshold must be in [0, 1), got {threshold}")
+        vectors = _embeddings(texts, embeddings)
+        params = {"min_topic_size": min_topic_size, "neighbours": neighbours, "merge_cosine": merge_cosine,
+                  "seed": seed, "messages": len(texts)}
+        usable = np.flatnonzero((np.linalg.norm(vectors, axis=1) > 0) & np.array([bool(t.strip()) for t in texts],
+                                                                                    dtype=bool))
+        dimensions = vectors.shape[1]
+        if len(usable) < min_topic_size:
+            mean = vectors[usable].mean(axis=0) if len(usable) else None
+            return cls(mean=mean, threshold=0.15 if threshold is None else threshold, dimensions=dimensions,
+                       params=params)
+        rng = np.random.default_rng(seed)
+        sample = np.sort(rng.choice(usable, max_samples, replace=False)) if len(usable) > max_samples else usable
+        mean = vectors[sample].mean(axis=0)
+        if float(np.linalg.norm(vectors[sample] - mean, axis=1).max()) < 1e-4:
+            mean = np.zeros(dimensions, dtype=np.float32)  # all the same message: nothing to centre on
+        points = unit_rows(vectors[sample] - mean)
+        distinct, inverse, counts = np.unique(np.round(points, 4), axis=0, return_inverse=True, return_counts=True)
+        groups = communities(unit_rows(distinct), counts.astype(np.float64), neighbours=neighbours,
+                             min_cosine=merge_cosine, seed=seed)[inverse.ravel()]
+        centroids = _centroids(points, groups, min_topic_size)
+        model = cls(mean=mean, dimensions=dimensions, params=params)
+        if not len(centroids):
+            model.threshold = 0.15 if threshold is None else threshold
+            return model
+        if threshold is None:
+            low, high = _AUTO_BOUNDS
+            threshold = float(np.clip(np.quantile((points @ centroids.T).max(axis=1), _AUTO_QUANTILE), low, high))
+        model.threshold = threshold
+        # one refinement step: centroids of what nearest-centroid assignment gives, then the final labels
+        labels, _ = _nearest(points, centroids, threshold)
+        centroids = _centroids(points, labels, min_topic_size)
+        all_points = unit_rows(vectors[usable] - mean)
+        labels = np.full(len(usable), NOISE, dtype=np.int64)
+        if len(centroids):
+            labels, sims = _nearest(all_points, centroids, threshold)
+            model.params["fit_similarity"] = [round(float(q), 4) for q in np.quantile(sims, _FIT_QUANTILES)]
+        model._set_fitted([texts[i] for i in usable], labels, all_points, min_topic_size)
+        return model
+
+    def _set_fitted(self, texts: list[str], labels: np.ndarray, points: np.ndarray, min_size: int) -> None:
+        sizes = np.bincount(labels[labels >= 0], minlength=0)
+        kept = [c for c in np.argsort(-sizes, kind="stable") if sizes[c] >= min_size]
+        relabel = np.full(max(len(sizes), 1), NOISE, dtype=np.int64)
+        relabel[kept] = np.arange(len(kept))
+        labels = np.where(labels >= 0, relabel[np.maximum(labels, 0)], NOISE)
+        keywords, words, _ = _ctfidf.class_tfidf(texts, labels, range(len(kept)))
+        topics = []
+        for topic_id in range(len(kept)):
+            members = points[labels == topic_id]
+            topics.append(Topic(topic_id, _ctfidf.label(keywords[topic_id]) or f"topic {topic_id}",
+                                keywords[topic_id], len(members), _unit(members.mean(axis=0)), words[topic_id]))
+        self._topics = {topic.id: topic for topic in topics}
+        self.next_id = len(topics)
+        self._matrix = None
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    @property
+    def topics(self) -> list[Topic]:
+        """Current topics, by id."""
+        return [self._topics[i] for i in sorted(self._topics)]
+
+    def topic(self, topic_id: int) -> Topic:
+        try:
+            return self._topics[topic_id]
+        except KeyError:
+            raise ConfigError(f"no topic {topic_id}; topics are {sorted(self._topics)}") from None
+
+    def resolve(self, topic_id: int) -> int:
+        """The current id of ``topic_id``, following merges (-1 and unknown ids come back as they are)."""
+        seen = set()
+        while topic_id in self.merged and topic_id not in seen:
+            seen.add(topic_id)
+            topic_id = self.merged[topic_id]
+        return topic_id
+
+    def project(self, embeddings: np.ndarray) -> np.ndarray:
+        """Rows in the model's space (minus the mean, unit length); zero rows (empty texts) stay zero."""
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dimensions:
+            raise ConfigError(f"embeddings must have shape (n, {self.dimensions}), got {vectors.shape}")
+        empty = ~np.any(vectors != 0, axis=1)
+        points = unit_rows(vectors - self.mean)
+        points[empty] = 0.0
+        return points
+
+    def centroid_of(self, embeddings: np.ndarray) -> np.ndarray:
+        """The model-space centroid of some messages' embeddings (for :meth:`add_topic`)."""
+        return _unit(self.project(embeddings).mean(axis=0))
+
+    def assign(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest topic of each row and its cosine; -1 below :attr:`threshold`.
+
+        Returns ``(topic_ids int64, similarities float32)``. Rows of zeros
+        (empty messages) get -1 and NaN, as does everything when there are
+        no topics.
+        """
+        points = self.project(embeddings)
+        ids, sims = self.assign_projected(points)
+        return ids, sims
+
+    def assign_projected(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`assign` for rows already in the model's space (see :meth:`project`)."""
+        n = len(points)
+        if not self._topics or not n:
+            return np.full(n, NOISE, dtype=np.int64), np.full(n, np.nan, dtype=np.float32)
+        ids = np.fromiter(sorted(self._topics), dtype=np.int64)
+        labels, sims = _nearest(points, self._centroid_matrix(), self.threshold)
+        out = np.where(labels >= 0, ids[np.maximum(labels, 0)], NOISE)
+        empty = ~np.any(points != 0, axis=1)
+        out[empty] = NOISE
+        sims[empty] = np.nan
+        return out.astype(np.int64), sims
+
+    def similarities(self, points: np.ndarray) -> np.ndarray:
+        """Cosine of each model-space row to each topic, columns in :attr:`topics` order."""
+        return (points @ self._centroid_matrix().T).astype(np.float32)
+
+    def _centroid_matrix(self) -> np.ndarray:
+        if self._matrix is None:
+            self._matrix = np.array([t.centroid for t in self.topics], dtype=np.float32).reshape(-1, self.dimensions)
+        return self._matrix
+
+    # -- user edits ----------------------------------------------------------------------------------------
+
+    def rename(self, topic_id: int, label: str) -> None:
+        label = label.strip()
+        if not label:
+            raise ConfigError("a topic label cannot be empty")
+        self._topics[topic_id] = replace(self.topic(topic_id), label=label)
+
+    def merge(self, ids: Sequence[int], *, label: str | None = None) -> int:
+        """Merge topics into a new one and return its id.
+
+        The centroid is the size-weighted mean of theirs; keywords combine
+        by word count (exact c-TF-IDF for the words each topic kept); the
+        label is ``label`` or made from the merged keywords.
+        """
+        unique = sorted(set(ids))
+        if len(unique) < 2:
+            raise ConfigError("merge needs at least two distinct topic ids")
+        parts = [self.topic(i) for i in unique]
+        size = sum(p.size for p in parts)
+        weights = [max(p.size, 1) for p in parts]
+        centroid = _unit(sum(w * p.centroid for w, p in zip(weights, parts, strict=True)) / sum(weights))
+        keywords = _ctfidf.merge_keywords([(p.keywords, p.words) for p in parts])
+        new_id = self.next_id
+        for i in unique:
+            del self._topics[i]
+            self.merged[i] = new_id
+        self._add(Topic(new_id, (label or "").strip() or _ctfidf.label(keywords) or parts[0].label, keywords, size,
+                        centroid, sum(p.words for p in parts)))
+        return new_id
+
+    def add_topic(self, centroid: np.ndarray, *, keywords: Keywords = (), label: str | None = None, size: int = 0,
+                  words: int = 0) -> int:
+        """Add a topic (e.g. an :class:`EmergingTopic`) and return its id.
+
+        ``centroid`` is in the model's space: ``EmergingTopic.centroid``, or
+        :meth:`centroid_of` some example messages' embeddings.
+        """
+        vector = np.asarray(centroid, dtype=np.float32).ravel()
+        if vector.shape != (self.dimensions,) or not np.linalg.norm(vector) > 0:
+            raise ConfigError(f"centroid must be a non-zero vector of {self.dimensions} numbers")
+        keywords = tuple((str(w), float(x)) for w, x in keywords)
+        new_id = self.next_id
+        self._add(Topic(new_id, (label or "").strip() or _ctfidf.label(keywords) or f"topic {new_id}", keywords,
+                        int(size), _unit(vector), int(words)))
+        return new_id
+
+    def _add(self, topic: Topic) -> None:
+        self._topics[topic.id] = topic
+        self.next_id = max(self.next_id, topic.id + 1)
+        self._matrix = None
+
+    # -- persistence ---------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (floats rounded to 6 decimals); :meth:`from_dict` reads it back."""
+        return {
+            "format": _FORMAT,
+            "space": SPACE,
+            "dimensions": self.dimensions,
+            "threshold": round(self.threshold, 6),
+            "mean": _floats(self.mean),
+            "next_id": self.next_id,
+            "merged": {str(old): new for old, new in sorted(self.merged.items())},
+            "params": dict(self.params),
+            "topics": [
+                {"id": t.id, "label": t.label, "keywords": [[w, x] for w, x in t.keywords], "size": t.size,
+                 "words": t.words, "centroid": _floats(t.centroid)}
+                for t in self.topics
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TopicModel:
+        try:
+            if data.get("format") != _FORMAT or data.get("space") != SPACE:
+                raise ValidationError("format", f"expected format {_FORMAT} in space {SPACE!r}")
+            dimensions = int(data["dimensions"])
+            topics = [
+                Topic(int(t["id"]), str(t["label"]), tuple((str(w), float(x)) for w, x in t["keywords"]),
+                      int(t["size"]), _unit(np.asarray(t["centroid"], dtype=np.float32)), int(t.get("words", 0)))
+                for t in data["topics"]
+            ]
+            if any(t.centroid.shape != (dimensions,) for t in topics):
+                raise ValidationError("topics", f"every centroid needs {dimensions} numbers")
+            return cls(topics, mean=np.asarray(data["mean"], dtype=np.float32), threshold=float(data["threshold"]),
+                       dimensions=dimensions, next_id=int(data["next_id"]),
+                       merged={int(k): int(v) for k, v in data.get("merged", {}).items()},
+                       params=data.get("params", {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError("topic_model", f"not a topic model: {exc!r}") from exc
+
+
+class TopicEnricher:
+    """Fills ``topic_id`` and ``topic_similarity`` of each turn from its newest user message.
+
+    Messages are embedded in one batch (``embed`` is injectable; it defaults
+    to :func:`heron.enrich.embeddings.embed`). With ``context`` (default), a
+    message close to no topic ("thanks!", "can I freeze it?") takes the
+    topic of the conversation's previous user message when that one has a
+    topic; ``topic_similarity`` stays the message's own cosine to it. An
+    empty message gets -1 and ``None``. Replace :attr:`model` to use a refitted one.
+    """
+
+    name = "topics"
+
+    def __init__(self, model: TopicModel, *, embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+                 context: bool = True) -> None:
+        self.model = model
+        self._embed = embed
+        self.context = context
+
+    def enrich(self, turns: Sequence[Turn], signals: Sequence[Signals]) -> None:
+        if not turns:
+            return
+        embed = self._embed or _default_embed()
+        points = self.model.project(embed([turn.user_text for turn in turns]))
+        ids, sims = self.model.assign_projected(points)
+        if self.context and self.model.topics:
+            self._from_context(turns, points, ids, sims, embed)
+        for signal, topic_id, sim in zip(signals, ids.tolist(), sims.tolist(), strict=True):
+            signal.topic_id = topic_id
+            signal.topic_similarity = None if math.isnan(sim) else round(sim, 4)
+
+    def _from_context(self, turns: Sequence[Turn], points: np.ndarray, ids: np.ndarray, sims: np.ndarray,
+                      embed: Callable[[Sequence[str]], np.ndarray]) -> None:
+        todo = [i for i in np.flatnonzero(ids == NOISE) if turns[i].previous_user_texts and not np.isnan(sims[i])]
+        if not todo:
+            return
+        previous, _ = self.model.assign(embed([turns[i].previous_user_texts[-1] for i in todo]))
+        for i, topic_id in zip(todo, previous.tolist(), strict=True):
+            if topic_id != NOISE:
+                ids[i] = topic_id
+                sims[i] = float(points[i] @ self.model.topic(topic_id).centroid)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EmergingTopic:
+    """A dense group of messages that no topic explains well, growing faster than such messages did before."""
+
+    id: int
+    """The detector's own candidate number (not a topic id)."""
+    label: str
+    keywords: Keywords
+    size: int
+    """Messages so far, counting those that arrived after it was reported."""
+    share: float
+    """Its share of all messages in the window it was found in."""
+    first_seen: float
+    detected_at: float
+    """Timestamp of the newest message when it was reported."""
+    centroid: np.ndarray
+    """In the model's space, ready for :meth:`TopicModel.add_topic`."""
+    examples: tuple[str, ...]
+    words: int = 0
+
+
+class EmergingTopicDetector:
+    """Streaming: reports a new topic when poorly explained recent messages form a dense, growing group.
+
+    ``update(embeddings, times, texts)`` takes a batch (epoch seconds; the
+    texts are only needed for keywords and examples). Every message is
+    counted, for shares; those whose cosine to their nearest topic is below
+    ``novelty`` are kept for ``history`` seconds. (``novelty`` defaults to
+    the cosine a quarter of the fitted messages fell below: a new subject
+    is often *assigned* to the nearest old topic, only not closely.) Every
+    ``check_every`` kept messages, those of the recent window are clustered
+    as :meth:`TopicModel.fit` does; the window is the last ``window``
+    seconds, or longer when those hold fewer than ``window_messages``
+    messages in all (at low traffic a new subject needs longer to show). A
+    group is reported when
+
+    - its centroid is itself further than ``novelty`` from every topic
+      (a busy corner of an old topic is drift, not a new topic),
+    - it is dense: its messages' mean cosine to their centroid is at least
+      ``cohesion`` (default: the median fitted message's cosine to its topic),
+    - at least ``min_size`` of its messages are within the model's
+      threshold of its centroid and closer to it than to any topic, from at
+      least ``min_sources`` sources (when ``sources`` are given: one long
+      conversation is not a trend),
+    - they are at least ``min_share`` of all traffic in the window,
+    - and that share is at least ``ratio`` times the share such messages
+      had in the history before the window -- a steady trickle the model
+      never covered ("thanks!") is not news.
+
+    Nothing is reported before a window's length of traffic before the
+    window has been seen. A reported group absorbs later messages that it
+    explains better than the topics do, until :meth:`accept` adds it to the
+    model or :meth:`dismiss` drops it (then it only keeps absorbing, so it
+    is not reported again). ``first_seen`` is its oldest message in the
+    window it was found in.
+    """
+
+    def __init__(self, model: TopicModel, *, window: float = 2 * 3600.0, window_messages: int = 1_000,
+                 history: float = 86_400.0, min_size: int = 20, min_share: float = 0.02, ratio: float = 3.0, min_sources: int = 5,
+                 novelty: float | None = None, cohesion: float | None = None, check_every: int = 25,
+                 max_recent: int = 5_000, seed: int = 0) -> None:
+        if window <= 0 or history < window or min_size < 2 or not 0.0 <= min_share <= 1.0 or ratio < 1.0:
+            raise ConfigError("need window > 0, history >= window, min_size >= 2, 0 <= min_share <= 1, ratio >= 1")
+        self.model = model
+        self.window, self.history, self.min_size, self.min_share = window, history, min_size, min_share
+        self.window_messages = window_messages
+        self.min_sources = min_sources
+        self.ratio, self.check_every, self.max_recent, self.seed = ratio, max(1, check_every), max_recent, seed
+        self._novelty, self._cohesion = novelty, cohesion
+        self.reset()
+
+    @property
+    def novelty(self) -> float:
+        """Messages whose cosine to their nearest topic is below this are watched."""
+        if self._novelty is not None:
+            return self._novelty
+        return max(self._fitted(1, 0.1), self.model.threshold)
+
+    @property
+    def cohesion(self) -> float:
+        """The mean cosine of a group's messages to its centroid must reach this."""
+        return self._cohesion if self._cohesion is not None else self._fitted(2, 0.25)
+
+    def _fitted(self, index: int, above_threshold: float) -> float:
+        """A quantile of the fitted messages' cosine to their topic (``params["fit_similarity"]``)."""
+        fitted = self.model.params.get("fit_similarity")
+        if isinstance(fitted, list) and len(fitted) > index:
+            return float(fitted[index])
+        return self.model.threshold + above_threshold
+
+    def reset(self) -> None:
+        self._points = np.zeros((0, self.model.dimensions), dtype=np.float32)
+        self._best = np.zeros(0, dtype=np.float32)
+        self._times = np.zeros(0)
+        self._texts: list[str] = []
+        self._sources: list[str | None] = []
+        self._minutes: dict[int, int] = {}
+        self._start = math.inf
+        self._now = -math.inf
+        self._pending = 0
+        self._found: dict[int, EmergingTopic] = {}
+        self._muted: list[np.ndarray] = []
+        self._next = 0
+
+    def update(self, embeddings: np.ndarray, times: Sequence[float] | np.ndarray,
+               texts: Sequence[str] | None = None, sources: Sequence[str | None] | None = None) -> None:
+        """Take a batch of messages; ``sources`` (conversation ids, say) let a group need ``min_sources`` of them."""
+        points = self.model.project(embeddings)
+        when = np.asarray(times, dtype=np.float64).ravel()
+        if len(when) != len(points) or any(x is not None and len(x) != len(points) for x in (texts, sources)):
+            raise ConfigError("embeddings, times, texts and sources must have the same length")
+        usable = np.any(points != 0, axis=1) & np.isfinite(when)
+        if not usable.any():
+            return
+        points, when = points[usable], when[usable]
+        words = [texts[i] for i in np.flatnonzero(usable)] if texts is not None else [""] * len(points)
+        self._start = min(self._start, float(when.min()))
+        self._now = max(self._now, float(when.max()))
+        minutes, counts = np.unique(np.floor(when / 60.0).astype(np.int64), return_counts=True)
+        for minute, count in zip(minutes.tolist(), counts.tolist(), strict=True):
+            self._minutes[minute] = self._minutes.get(minute, 0) + count
+        best = self._best_topic(points)
+        keep = (np.nan_to_num(best, nan=-1.0) < self.novelty) & ~self._absorb(points, best)
+        self._points = np.concatenate([self._points, points[keep]])
+        self._best = np.concatenate([self._best, np.nan_to_num(best[keep], nan=-1.0)])
+        self._times = np.concatenate([self._times, when[keep]])
+        self._texts.extend(words[i] for i in np.flatnonzero(keep))
+        self._sources.extend(None if sources is None else sources[i] for i in np.flatnonzero(usable)[keep])
+        self._pending += int(keep.sum())
+        self._evict()
+        if self._pending >= self.check_every:
+            self._pending = 0
+            self._check()
+
+    def get(self) -> list[EmergingTopic]:
+        """Groups reported and neither accepted nor dismissed, oldest first."""
+        return [self._found[i] for i in sorted(self._found)]
+
+    @property
+    def emerging(self) -> list[EmergingTopic]:
+        return self.get()
+
+    def accept(self, candidate_id: int, *, label: str | None = None) -> int:
+        """Add a reported group to the model as a topic; returns the new topic id."""
+        found = self._pop(candidate_id)
+        return self.model.add_topic(found.centroid, keywords=found.keywords, label=label or found.label,
+                                    size=found.size, words=found.words)
+
+    def dismiss(self, candidate_id: int) -> None:
+        """Forget a reported group; messages like it are still absorbed, so it is not reported again."""
+        self._muted.append(self._pop(candidate_id).centroid)
+
+    def _pop(self, candidate_id: int) -> EmergingTopic:
+        try:
+            return self._found.pop(candidate_id)
+        except KeyError:
+            raise ConfigError(f"no emerging topic {candidate_id}; reported: {sorted(self._found)}") from None
+
+    def _best_topic(self, points: np.ndarray) -> np.ndarray:
+        """Cosine of each row to its nearest topic (NaN without topics)."""
+        if not self.model.topics:
+            return np.full(len(points), np.nan, dtype=np.float32)
+        return self.model.similarities(points).max(axis=1)
+
+    def _absorb(self, points: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """Count messages a reported (or dismissed) group explains better than the topics; True where absorbed."""
+        found = self.get()
+        centroids = [f.centroid for f in found] + self._muted
+        if not centroids:
+            return np.zeros(len(points), dtype=bool)
+        sims = points @ np.array(centroids, dtype=np.float32).T
+        nearest = sims.argmax(axis=1)
+        top = sims.max(axis=1)
+        absorbed = (top >= self.model.threshold) & (top > np.nan_to_num(best, nan=-1.0))
+        for index, group in enumerate(found):
+            hits = int((absorbed & (nearest == index)).sum())
+            if hits:
+                self._found[group.id] = replace(group, size=group.size + hits)
+        return absorbed
+
+    def _evict(self) -> None:
+        cutoff = self._now - self.history
+        keep = self._times >= cutoff
+        if not keep.all():
+            self._drop(~keep)
+        oldest = math.floor(cutoff / 60.0)
+        for minute in [m for m in self._minutes if m < oldest]:
+            del self._minutes[minute]
+
+    def _drop(self, mask: np.ndarray) -> None:
+        keep = ~mask
+        self._points, self._best, self._times = self._points[keep], self._best[keep], self._times[keep]
+        self._texts = [t for t, k in zip(self._texts, keep.tolist(), strict=True) if k]
+        self._sources = [t for t, k in zip(self._sources, keep.tolist(), strict=True) if k]
+
+    def _traffic(self, start: float, end: float) -> int:
+        first, last = math.floor(start / 60.0), math.floor(end / 60.0)
+        return sum(count for minute, count in self._minutes.items() if first <= minute <= last)
+
+    def _members(self, rows: np.ndarray | slice, centroid: np.ndarray) -> np.ndarray:
+        """Which rows a topic at ``centroid`` would take: within the threshold, and nearer than any topic."""
+        sims = self._points[rows] @ centroid
+        return np.asarray((sims >= self.model.threshold) & (sims > self._best[rows]))
+
+    def _enough_sources(self, rows: np.ndarray) -> bool:
+        """At least ``min_sources`` distinct sources; rows without a source each count as their own."""
+        distinct: set[object] = set()
+        for i in rows.tolist():
+            distinct.add(self._sources[i] if self._sources[i] is not None else ("row", i))
+            if len(distinct) >= self.min_sources:
+                return True
+        return False
+
+    def _window_start(self) -> float:
+        """``window`` seconds back, or further until the window holds ``window_messages`` messages."""
+        since = self._now - self.window
+        have = self._traffic(since, self._now)
+        if have >= self.window_messages:
+            return since
+        for minute in sorted((m for m in self._minutes if m * 60.0 < since), reverse=True):
+            have += self._minutes[minute]
+            if have >= self.window_messages:
+                return minute * 60.0
+        return self._start
+
+    def _check(self) -> None:
+        since = self._window_start()
+        if since - self._start < self._now - since:
+            return  # not yet a window's worth of earlier traffic to tell new from always-there
+        recent = np.flatnonzero(self._times >= since)[-self.max_recent:]
+        if len(recent) < self.min_size:
+            return
+        points = self._points[recent]
+        distinct, inverse, counts = np.unique(np.round(points, 4), axis=0, return_inverse=True, return_counts=True)
+        merge_cosine = float(self.model.params.get("merge_cosine", 0.25))
+        groups = communities(unit_rows(distinct), counts.astype(np.float64), neighbours=15,
+                             min_cosine=merge_cosine, seed=self.seed)[inverse.ravel()]
+        earlier = np.flatnonzero(self._times < since)
+        traffic = max(self._traffic(since, self._now), 1)
+        traffic_before = max(self._traffic(self._now - self.history, since - 60.0), 1)
+        labels = np.full(len(self._times), NOISE, dtype=np.int64)
+        reported: list[tuple[np.ndarray, np.ndarray, float]] = []
+        for group in range(int(groups.max()) + 1):
+            if (groups == group).sum() < self.min_size:
+                continue
+            centroid = _unit(points[groups == group].mean(axis=0))
+            core = recent[(groups == group) & self._members(recent, centroid)]
+            if len(core) < self.min_size:
+                continue
+            centroid = _unit(self._points[core].mean(axis=0))  # without the members older topics explain better
+            core = recent[(groups == group) & self._members(recent, centroid)]
+            if len(core) < self.min_size or not self._enough_sources(core):
+                continue
+            if float(self._best_topic(centroid[None, :])[0]) >= self.cohesion:
+                continue  # a corner of an existing topic: its share changing is drift, not a new topic
+            if float((self._points[core] @ centroid).mean()) < self.cohesion:
+                continue
+            share = len(core) / traffic
+            before = int(self._members(earlier, centroid).sum()) / traffic_before
+            if share >= self.min_share and share >= self.ratio * before:
+                labels[core] = len(reported)
+                reported.append((centroid, core, share))
+        if not reported:
+            return
+        keywords, words, _ = _ctfidf.class_tfidf(self._texts, labels, range(len(reported)))
+        for index, (centroid, core, share) in enumerate(reported):
+            closest = core[np.argsort(-(self._points[core] @ centroid), kind="stable")]
+            examples = tuple(dict.fromkeys(self._texts[i] for i in closest if self._texts[i]))[:3]
+            found = EmergingTopic(self._next, _ctfidf.label(keywords[index]) or f"new topic {self._next}",
+                                  keywords[index], len(core), round(share, 4), float(self._times[core].min()),
+                                  self._now, centroid, examples, words[index])
+            self._found[found.id] = found
+            self._next += 1
+        self._drop(labels >= 0)
+
+
+def _embeddings(texts: list[str], embeddings: np.ndarray | None) -> np.ndarray:
+    if embeddings is None:
+        if not texts:
+            return np.zeros((0, 256), dtype=np.float32)
+        return np.asarray(_default_embed()(texts), dtype=np.float32)
+    vectors = np.asarray(embeddings, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(texts):
+        raise ConfigError(f"embeddings must have one row per text: {vectors.shape} for {len(texts)} texts")
+    if not np.isfinite(vectors).all():
+        raise ConfigError("embeddings contain NaN or infinity")
+    return vectors
+
+
+def _default_embed() -> Callable[[Sequence[str]], np.ndarray]:
+    from heron.enrich.embeddings import embed  # loads wordllama only when first needed
+
+    return embed
+
+
+def _nearest(points: np.ndarray, centroids: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    sims = points @ centroids.T
+    best = sims.argmax(axis=1)
+    top = sims[np.arange(len(points)), best].astype(np.float32)
+    return np.where(top >= threshold, best, NOISE).astype(np.int64), top
+
+
+def _centroids(points: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Unit centroids of the groups with at least ``min_size`` members, largest first."""
+    if not (labels >= 0).any():
+        return np.zeros((0, points.shape[1]), dtype=np.float32)
+    sizes = np.bincount(labels[labels >= 0])
+    order = [c for c in np.argsort(-sizes, kind="stable") if sizes[c] >= min_size]
+    return np.array([_unit(points[labels == c].mean(axis=0)) for c in order], dtype=np.float32).reshape(
+        -1, points.shape[1])
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
+
+
+def _floats(vector: np.ndarray) -> list[float]:
+    return [round(float(x), 6) for x in vector]
