@@ -25,7 +25,8 @@ _BLOCK = 1024
 def unit_rows(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length; zero rows stay zero."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    out: np.ndarray = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    return out
 
 
 def knn_graph(y: np.ndarray, k: int) -> sp.csr_matrix:
@@ -64,37 +65,45 @@ def louvain(graph: sp.csr_matrix, *, resolution: float = 1.0, seed: int = 0) -> 
 
 
 def _local_moves(graph: sp.csr_matrix, resolution: float, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """Move nodes to the neighbouring community with the best modularity gain until none moves.
+
+    Plain Python over lists: a node has a few dozen neighbours, where numpy's
+    per-call overhead would cost more than the arithmetic.
+    """
     n = graph.shape[0]
-    degree = np.asarray(graph.sum(axis=1)).ravel()
-    total_weight = degree.sum()
-    community = np.arange(n)
+    degree = np.asarray(graph.sum(axis=1)).ravel().tolist()
+    total_weight = float(sum(degree))
     if total_weight <= 0:
-        return community, False
-    totals = degree.copy()
-    indptr, indices, data = graph.indptr, graph.indices, graph.data
+        return np.arange(n), False
+    scale = resolution / total_weight
+    indptr, indices, data = graph.indptr.tolist(), graph.indices.tolist(), graph.data.tolist()
+    community = list(range(n))
+    totals = list(degree)
     moved_any, improved = False, True
     while improved:
         improved = False
-        for node in rng.permutation(n):
-            lo, hi = indptr[node], indptr[node + 1]
-            neighbours, weights = indices[lo:hi], data[lo:hi]
-            keep = neighbours != node
-            if not keep.any():
+        for node in rng.permutation(n).tolist():
+            links: dict[int, float] = {}
+            for j in range(indptr[node], indptr[node + 1]):
+                other = indices[j]
+                if other != node:
+                    c = community[other]
+                    links[c] = links.get(c, 0.0) + data[j]
+            if not links:
                 continue
             current, k_node = community[node], degree[node]
             totals[current] -= k_node
-            candidates, inverse = np.unique(community[neighbours[keep]], return_inverse=True)
-            links = np.bincount(inverse, weights=weights[keep])
-            gains = links - resolution * k_node * totals[candidates] / total_weight
-            at_current = candidates == current
-            stay = (links[at_current].sum() if at_current.any() else 0.0) - resolution * k_node * totals[current] / total_weight
-            best = int(np.argmax(gains))
-            if gains[best] > stay + 1e-12 and candidates[best] != current:
-                community[node] = candidates[best]
+            best, best_gain = current, links.get(current, 0.0) - scale * k_node * totals[current]
+            for c, weight in links.items():
+                gain = weight - scale * k_node * totals[c]
+                if gain > best_gain + 1e-12:
+                    best, best_gain = c, gain
+            community[node] = best
+            totals[best] += k_node
+            if best != current:
                 improved = moved_any = True
-            totals[community[node]] += k_node
-    _, community = np.unique(community, return_inverse=True)
-    return community.ravel(), moved_any
+    _, relabelled = np.unique(np.asarray(community), return_inverse=True)
+    return relabelled.ravel(), moved_any
 
 
 def merge_close(means: np.ndarray, weights: np.ndarray, *, min_cosine: float) -> list[list[int]]:
@@ -134,9 +143,9 @@ def communities(y: np.ndarray, counts: np.ndarray, *, neighbours: int, min_cosin
     ``counts`` is how many messages each distinct row stands for; it weighs
     the centroids, not the graph.
     """
-    if len(y) < 3:
-        return np.zeros(len(y), dtype=np.int64)
-    found = louvain(knn_graph(y, neighbours), seed=seed)
+    if not len(y):
+        return np.zeros(0, dtype=np.int64)
+    found = louvain(knn_graph(y, neighbours), seed=seed) if len(y) > 2 else np.arange(len(y))
     size = int(found.max()) + 1
     weights = np.bincount(found, weights=counts, minlength=size)
     sums = np.zeros((size, y.shape[1]))

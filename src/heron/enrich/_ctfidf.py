@@ -66,7 +66,8 @@ def class_tfidf(texts: Sequence[str], labels: np.ndarray, classes: Sequence[int]
             keywords[c], sizes[c] = (), 0
             continue
         order = np.argsort(-weights[row], kind="stable")[:top]
-        keywords[c] = tuple((str(vocabulary[i]), round(float(weights[row, i]), 6)) for i in order if weights[row, i] > 0)
+        keywords[c] = tuple((str(vocabulary[i]), round(float(weights[row, i]), 6))
+                            for i in order if weights[row, i] > 0)
         sizes[c] = int(words[row])
     return keywords, sizes, average
 
