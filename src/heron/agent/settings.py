@@ -8,7 +8,6 @@ SDK and the in-process agent. The rest are declared here, once.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 from heron.errors import ConfigError
 from heron.schema import limits as L
 from heron.sdk.settings import SETTINGS as SDK_SETTINGS
-from heron.sdk.settings import Setting, _bool, _optional_str
+from heron.sdk.settings import Setting, _bool, _optional_str, resolve_values
 
 SHARED = ("endpoint", "api_key", "timeout", "max_retries", "backoff_base", "backoff_max", "shutdown_timeout")
 """Settings taken from the SDK, with the SDK's variable and default."""
@@ -89,35 +88,10 @@ class AgentSettings:
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, *, pid: int | None = None, **arguments: Any) -> AgentSettings:
         """Argument (when not None), then environment, then default; every value checked."""
-        environ = os.environ if env is None else env
-        unknown = set(arguments) - set(SETTINGS)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {sorted(unknown)}; valid: {', '.join(SETTINGS)}, pid")
-        values: dict[str, Any] = {}
-        for name, setting in SETTINGS.items():
-            value = arguments.get(name)
-            source = name
-            if value is None and setting.env in environ:
-                source = setting.env
-                try:
-                    value = setting.parse(environ[setting.env])
-                except ValueError as exc:
-                    raise ConfigError(f"{setting.env}={environ[setting.env]!r}: {exc}") from exc
-            if value is None:
-                value = setting.default
-            elif not _passes(setting, value):
-                raise ConfigError(f"{source}={value!r}: expected {setting.requirement}")
-            values[name] = value
+        values = resolve_values(SETTINGS, env, arguments, also_valid=", pid")
         values["endpoint"] = values["endpoint"].rstrip("/")
         if values["host"] is None:
             values["host"] = socket.gethostname()[: L.MAX_ID_CHARS] or "localhost"
         if pid is not None and pid <= 0:
             raise ConfigError(f"pid={pid!r}: expected a positive process id")
         return cls(pid=pid, **values)
-
-
-def _passes(setting: Setting[Any], value: Any) -> bool:
-    try:
-        return bool(setting.check(value))
-    except TypeError:
-        return False

@@ -195,24 +195,32 @@ class Settings:
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **arguments: Any) -> Settings:
         """Argument (when not None), then environment, then default; every value checked."""
-        environ = os.environ if env is None else env
-        unknown = set(arguments) - set(SETTINGS)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {sorted(unknown)}; valid: {', '.join(SETTINGS)}")
-        values: dict[str, Any] = {}
-        for name, setting in SETTINGS.items():
-            value = arguments.get(name)
-            source = name
-            if value is None and setting.env in environ:
-                source = setting.env
-                try:
-                    value = setting.parse(environ[setting.env])
-                except ValueError as exc:
-                    raise ConfigError(f"{setting.env}={environ[setting.env]!r}: {exc}") from exc
-            if value is None:
-                value = setting.default
-            elif not _passes(setting, value):
-                raise ConfigError(f"{source}={value!r}: expected {setting.requirement}")
-            values[name] = value
+        values = resolve_values(SETTINGS, env, arguments)
         values["endpoint"] = values["endpoint"].rstrip("/")
         return cls(**values)
+
+
+def resolve_values(
+    settings: Mapping[str, Setting[Any]], env: Mapping[str, str] | None, arguments: Mapping[str, Any], *, also_valid: str = ""
+) -> dict[str, Any]:
+    """Argument (when not None), then environment, then default, each checked; shared by the SDK and the agent."""
+    environ = os.environ if env is None else env
+    unknown = set(arguments) - set(settings)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {sorted(unknown)}; valid: {', '.join(settings)}{also_valid}")
+    values: dict[str, Any] = {}
+    for name, setting in settings.items():
+        value = arguments.get(name)
+        source = name
+        if value is None and setting.env in environ:
+            source = setting.env
+            try:
+                value = setting.parse(environ[setting.env])
+            except ValueError as exc:
+                raise ConfigError(f"{setting.env}={environ[setting.env]!r}: {exc}") from exc
+        if value is None:
+            value = setting.default
+        elif not _passes(setting, value):
+            raise ConfigError(f"{source}={value!r}: expected {setting.requirement}")
+        values[name] = value
+    return values
