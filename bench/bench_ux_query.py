@@ -4,10 +4,11 @@ Uses the 10M store of ``bench_query`` (built there through the normal write
 path). Enriching 10M interactions for real takes about an hour here, so this
 benchmark fills ``interaction_signals`` once with signals drawn at random per
 interaction (the queries' cost depends on rows, not on values; the real
-pipeline's throughput is ``enrich_per_s``). Then each UX query runs
-repeatedly: the summary by model over 7 and 30 days, by prompt version per
-day, the topic table (by topic), and — when the store has them — retention
-cohorts and active users.
+pipeline's throughput is ``enrich_per_s``) and derives the UX rollups from
+them with ``rebuild_ux`` (what the incremental path maintains; tests check the
+two agree). Then each UX query runs repeatedly: the summary by model over 7
+and 30 days, by prompt version per day, the topic table (the three queries the
+``/v1/topics`` endpoint makes), the topic flow, retention cohorts and active users.
 """
 
 from __future__ import annotations
@@ -23,13 +24,19 @@ from bench.bench_query import END, START
 from heron.store.duckdb import DuckDBStore
 
 FILL = """
-INSERT INTO interaction_signals
-SELECT project, id, start_time, conversation_id, user_id, model, prompt_version, app_version, variant,
+INSERT INTO interaction_signals BY NAME
+SELECT project, id AS interaction_id, start_time, conversation_id, user_id, model, prompt_version, app_version, variant,
+       lang AS language, s1 AS sentiment, s2 AS reply_sentiment, cues, c1 AS rephrase, c2 AS "repeat", sim AS similarity,
+       c3 AS complaint, c4 AS shouting, c5 AS refusal, c6 AS empty_reply, c7 AS truncated, err AS error,
+       fr AS frustration, topic AS topic_id, tsim AS topic_similarity, now()::TIMESTAMP AS enriched_at
+FROM (SELECT project, id, start_time, conversation_id, user_id, model, prompt_version, app_version, variant,
        CASE WHEN h % 10 = 0 THEN 'es' ELSE 'en' END, ((h % 2001) - 1000) / 1000.0, ((h % 1999) - 999) / 1000.0,
        CASE WHEN h % 17 = 0 THEN ['gratitude'] WHEN h % 23 = 0 THEN ['anger'] ELSE [] END,
        h % 19 = 0, h % 53 = 0, (h % 997) / 997.0, h % 29 = 0, h % 61 = 0, h % 43 = 0, h % 97 = 0, h % 89 = 0,
-       status = 'error', (h % 101) / 100.0, (h % 12)::INTEGER, (h % 1000) / 1000.0, now()::TIMESTAMP
-FROM (SELECT *, (hash(id) % 1000003)::BIGINT AS h FROM interactions)
+       status = 'error', (h % 101) / 100.0, (h % 12)::INTEGER, (h % 1000) / 1000.0
+FROM (SELECT *, (hash(id) % 1000003)::BIGINT AS h FROM interactions))
+    AS x(project, id, start_time, conversation_id, user_id, model, prompt_version, app_version, variant, lang, s1, s2, cues,
+         c1, c2, sim, c3, c4, c5, c6, c7, err, fr, topic, tsim)
 """
 
 
@@ -54,12 +61,20 @@ def main() -> None:
         con.execute("DELETE FROM interaction_signals")
         con.execute(FILL)
         con.execute("CHECKPOINT")
+    if con.execute("SELECT count(*) FROM ux_rollup_hour").fetchall()[0][0] == 0:
+        print("deriving the UX rollups (once)...", flush=True)
+        started = time.perf_counter()
+        store.rebuild_ux("bench")
+        con.execute("CHECKPOINT")
+        print(f"  took {time.perf_counter() - started:.0f} s", flush=True)
     day = 86400.0
     queries: dict[str, Callable[[], object]] = {
         "ux_summary_by_model_7d": lambda: store.ux_summary("bench", END - 7 * day, END, group_by="model"),
         "ux_summary_by_model_30d": lambda: store.ux_summary("bench", START, END, group_by="model"),
         "ux_by_prompt_version_per_day_30d": lambda: store.ux_summary("bench", START, END, group_by="prompt_version", bucket="day"),
-        "topic_table_7d": lambda: store.ux_summary("bench", END - 7 * day, END, group_by="topic_id"),
+        "topic_table_7d": lambda: _topic_table(store, END - 7 * day, END),
+        "topic_flow_7d": lambda: store.topic_flow("bench", END - 7 * day, END),
+        "topic_flow_30d": lambda: store.topic_flow("bench", START, END),
     }
     for name in ("retention", "active_users"):
         if hasattr(store, name):
@@ -78,6 +93,16 @@ def main() -> None:
     worst = max(p95(s) for s in timings.values())
     record("ux_query_p95_ms_10m", worst, "ms", rows=total, detail={k: round(p95(v), 2) for k, v in timings.items()}, target="< 200",
            note="synthetic signals (see bench/bench_ux_query.py)")
+
+
+def _topic_table(store: DuckDBStore, start: float, end: float) -> object:
+    """What ``GET /v1/topics`` reads: the window, the one before it, and the window per day."""
+    span = end - start
+    return (
+        store.ux_summary("bench", start, end, group_by="topic_id"),
+        store.ux_summary("bench", start - span, start, group_by="topic_id"),
+        store.ux_summary("bench", start, end, group_by="topic_id", bucket="day"),
+    )
 
 
 def _retention_query(store: DuckDBStore, name: str) -> Callable[[], object]:

@@ -13,6 +13,7 @@ from heron.cli_metrics import _get
 COLUMNS: list[tuple[str, str, str]] = [
     ("interactions", "turns", "{:,.0f}"),
     ("conversations", "convs", "{:,.0f}"),
+    ("satisfaction_avg", "satisfied", "{:.0%}"),
     ("sentiment_avg", "sentiment", "{:+.2f}"),
     ("frustration_rate", "frustrated", "{:.1%}"),
     ("rephrase_rate", "rephrase", "{:.1%}"),
@@ -20,6 +21,16 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("unexpected_rate", "bad reply", "{:.1%}"),
     ("gratitude_rate", "thanks", "{:.1%}"),
     ("thumbs_up_rate", "thumbs up", "{:.0%}"),
+]
+TOPIC_COLUMNS: list[tuple[str, str, str]] = [
+    ("interactions", "turns", "{:,.0f}"),
+    ("share", "share", "{:.0%}"),
+    ("trend", "trend", "{:+.0%}"),
+    ("satisfaction_avg", "satisfied", "{:.0%}"),
+    ("frustration_rate", "frustrated", "{:.1%}"),
+    ("abandonment_rate", "abandoned", "{:.0%}"),
+    ("cost_usd", "cost $", "{:,.2f}"),
+    ("latency_avg", "latency ms", "{:,.0f}"),
 ]
 
 
@@ -42,6 +53,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         status = _get(args.url, args.key, "/v1/status", {})
         active = _get(args.url, args.key, "/v1/users/active", {"since": args.since})["days"]
         kept = _get(args.url, args.key, "/v1/users/retention", {"since": args.since, "offsets": "1,7"})["overall"]
+        topics = _optional(args, "/v1/topics")
+        flow = _optional(args, "/v1/topics/flow")
     except urllib.error.HTTPError as exc:
         print(f"heron ux report: {exc.code} {exc.read().decode(errors='replace')}", file=sys.stderr)
         return 1
@@ -53,16 +66,48 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     for dim, rows in tables.items():
         out.write("\n" + _table(dim, rows))
     out.write("\n" + _users(active, kept))
+    out.write("\n" + _topics(topics, flow))
     enrichment = status.get("enrichment") or {}
     if enrichment.get("backlog"):
         out.write(f"\n({enrichment['backlog']:,} recent interactions are still being enriched; lag {enrichment['lag_s']:.0f} s)\n")
     return 0
 
 
-def _table(dim: str, rows: list[dict[str, Any]]) -> str:
-    headings = [dim] + [h for _, h, _ in COLUMNS]
+def _optional(args: argparse.Namespace, path: str) -> dict[str, Any] | None:
+    """Topic endpoints answer 400 when enrichment is off; the report then leaves topics out."""
+    try:
+        return _get(args.url, args.key, path, {"since": args.since})
+    except urllib.error.HTTPError as exc:
+        if exc.code == 400:
+            return None
+        raise
+
+
+def _topics(topics: dict[str, Any] | None, flow: dict[str, Any] | None, top: int = 12) -> str:
+    if topics is None or flow is None:
+        return "topics: enrichment is off on this server\n"
+    if not topics["topics"]:
+        return "topics: no topic model yet (one is fitted once a few hundred user messages are enriched)\n"
+    rows = [{**r, "group": r["label"][:40]} for r in topics["topics"][:top]]
+    text = _table("topic", rows, TOPIC_COLUMNS)
+    ends = [e for e in flow["endings"] if e["sessions_ended"]][:5]
+    if ends:
+        text += "\nsessions end most often in: " + "; ".join(
+            f"{e['label'][:30]} ({e['sessions_ended']:,}, {e['abandonment_rate'] or 0:.0%} abandoned)" for e in ends) + "\n"
+    worst = sorted((e for e in flow["endings"] if e["sessions_ended"] >= 10), key=lambda e: -(e["abandonment_rate"] or 0))[:3]
+    if worst:
+        text += "most often abandoned after a poor answer: " + "; ".join(
+            f"{e['label'][:30]} ({e['abandonment_rate']:.0%})" for e in worst) + "\n"
+    moves = flow["top_transitions"][:5]
+    if moves:
+        text += "top topic changes: " + "; ".join(f"{m['from'][:25]} → {m['to'][:25]} ({m['sessions']:,})" for m in moves) + "\n"
+    return text
+
+
+def _table(dim: str, rows: list[dict[str, Any]], columns: list[tuple[str, str, str]] = COLUMNS) -> str:
+    headings = [dim] + [h for _, h, _ in columns]
     body = [[str(r.get("group") if r.get("group") is not None else ("all" if dim == "overall" else "(not set)"))]
-            + ["—" if r.get(m) is None else f.format(r[m]) for m, _, f in COLUMNS] for r in rows]  # fmt: skip
+            + ["—" if r.get(m) is None else f.format(r[m]) for m, _, f in columns] for r in rows]  # fmt: skip
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(headings)]
 
     def line(cells: list[str]) -> str:

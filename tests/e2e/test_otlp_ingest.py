@@ -101,6 +101,25 @@ def test_gen_ai_and_openinference_spans_round_trip(shared_server: RunningServer)
     assert second["tags"]["feature"] == "math"  # type: ignore[index]
 
 
+def test_heron_retry_of_links_a_regenerated_span_to_the_first(shared_server: RunningServer) -> None:
+    provider, _ = _provider(shared_server)
+    tracer = provider.get_tracer("test")
+    conversation = f"otel-retry-{time.time_ns()}"
+    base = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.conversation.id": conversation}
+    with tracer.start_as_current_span("chat gpt-4o") as span:
+        span.set_attributes(base)
+        first_id = f"{span.get_span_context().span_id:016x}"
+    time.sleep(0.002)
+    with tracer.start_as_current_span("chat gpt-4o") as span:  # the user clicked "regenerate"
+        span.set_attributes({**base, "heron.retry_of": first_id})
+    provider.force_flush()
+    provider.shutdown()
+
+    first, again = _wait_conversation(shared_server, conversation, 2)
+    assert first["id"] == first_id and first["retry_of"] is None
+    assert again["retry_of"] == first_id
+
+
 def test_otlp_json_and_auth(shared_server: RunningServer) -> None:
     now = time.time_ns()
     body = {

@@ -181,6 +181,7 @@ class Conversations:
                 provider=talk.profile.provider, operation="chat", app_version=app_version, prompt_version=version,
                 rag_sources=list(rag), experiment=experiment, variant=variant,
                 input=[*talk.history, user_message], tags=dict(tags),
+                retry_of=turns[-1].interaction.id if talk.intent == "retry" and turns else None,
             )
             answer, output = self._calls.complete(record, talk, t, effects)
             if answer == "good":

@@ -50,6 +50,10 @@ class Turn:
     app_version: str | None = None
     variant: str | None = None
     """Slices the UX analytics are grouped by; carried along, not used by enrichers."""
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    retry_of: str | None = None
+    """Set when the app reported this turn as a regenerate/retry of another; stored with the signals."""
 
     @classmethod
     def from_interaction(cls, item: Interaction) -> Turn:
@@ -60,6 +64,7 @@ class Turn:
             conversation_id=item.conversation_id, user_id=item.user_id, user_text=text, previous_user_texts=previous,
             reply_text=output, status=item.status or "ok", error_type=item.error_type, finish_reason=item.finish_reason,
             model=item.model, prompt_version=item.prompt_version, app_version=item.app_version, variant=item.variant,
+            latency_ms=item.latency_ms, cost_usd=item.cost_usd, retry_of=getattr(item, "retry_of", None),
         )  # fmt: skip
 
 

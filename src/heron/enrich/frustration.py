@@ -44,13 +44,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 import numpy as np
 
 from heron.enrich import _lexicons as L
 from heron.enrich.base import MAX_ENRICH_CHARS, Signals, Turn
+from heron.enrich.embeddings import Embedder, EmbeddingMemo
 
 REPEAT_OVERLAP = 0.8
 """Content-word Jaccard overlap at or above which a message repeats an earlier one, if also..."""
@@ -76,7 +77,6 @@ WEIGHTS: dict[str, float] = {
 }
 """Noisy-OR weights; ``negative`` is scaled by how negative the sentiment is (compound -1 gives the full 0.4)."""
 
-Embedder = Callable[[Sequence[str]], np.ndarray]
 log = logging.getLogger(__name__)
 
 
@@ -96,11 +96,17 @@ def complaint(text: str, *, in_conversation: bool = True) -> bool:
 
 
 def _complains(normal: str, in_conversation: bool) -> bool:
-    def found(text: str) -> bool:
-        return bool(_COMPLAINT.search(text) or (in_conversation and _COMPLAINT_WEAK.search(text)))
+    return _complaints(normal)[in_conversation]
 
-    # Blocking only removes text, so it is needed only where something matched.
-    return found(normal) and found(_COMPLAINT_BLOCK.sub(" ; ", normal))
+
+def _complaints(normal: str) -> tuple[bool, bool]:
+    """(complains on its own, complains when the user has written before): both cases in one pass."""
+    strong, weak = _COMPLAINT.search(normal) is not None, _COMPLAINT_WEAK.search(normal) is not None
+    if not (strong or weak):
+        return False, False  # blocking only removes text, so it is needed only where something matched
+    blocked = _COMPLAINT_BLOCK.sub(" ; ", normal)
+    strong_left, weak_left = _COMPLAINT.search(blocked) is not None, _COMPLAINT_WEAK.search(blocked) is not None
+    return strong and strong_left, (strong or weak) and (strong_left or weak_left)
 
 
 def shouting(text: str) -> bool:
@@ -141,10 +147,12 @@ def content_words(text: str) -> frozenset[str]:
 class _Message:
     """What the comparison needs of one user message, worked out once per text."""
 
-    __slots__ = ("normal", "core", "sequence", "words", "small_talk", "marked")
+    __slots__ = ("normal", "core", "sequence", "words", "small_talk", "marked", "complaints", "shouting")
 
     def __init__(self, text: str) -> None:
         self.normal = normal = L.normalise(text[:MAX_ENRICH_CHARS])
+        self.complaints = _complaints(normal)
+        self.shouting = shouting(text)
         core = " ".join(_STRIP.sub(" ", normal).split())
         if len(L.WORD.findall(core)) < 2:  # nothing but the complaint or marker: compare the whole message
             core = " ".join(normal.split())
@@ -182,11 +190,13 @@ class FrustrationEnricher:
     ``empty_reply``, ``truncated``, ``error`` and ``frustration``.
 
     ``embedder`` turns texts into L2-normalised rows (default
-    :func:`heron.enrich.embeddings.embed`; tests pass a small fake);
+    :func:`heron.enrich.embeddings.embed`; tests pass a small fake); an
+    :class:`~heron.enrich.embeddings.EmbeddingMemo` is used as it is, so
+    enrichers sharing one embed a text once, anything else is wrapped in one;
     ``semantic=False`` skips embeddings (``similarity`` stays None and
     ``rephrase`` means a content-word overlap of at least 0.5); so does a
     batch whose embedding call raises (logged, the batch is not lost).
-    Vectors of recent messages are kept (``cache_size`` texts) because each
+    Vectors of recent messages are kept (``cache_size`` texts, in the memo) because each
     message is compared again in every later turn of its conversation.
     """
 
@@ -204,18 +214,17 @@ class FrustrationEnricher:
         max_history: int = MAX_HISTORY,
         cache_size: int = 20_000,
     ) -> None:
-        if embedder is None and semantic:
-            from heron.enrich.embeddings import embed
-
-            embedder = embed
-        self._embed = embedder if semantic else None
+        self._vectors: EmbeddingMemo | None = None
+        if semantic:
+            # A shared memo (the pipeline's) is used as it is; anything else gets one of its own.
+            memo = embedder if isinstance(embedder, EmbeddingMemo) else EmbeddingMemo(embedder, size=cache_size)
+            self._vectors = memo
         self._repeat = repeat_overlap
         self._rephrase = rephrase_similarity
         self._marked = marked_rephrase_similarity
         self._history = max_history
         self._size = cache_size
         self._order = repeat_order
-        self._vectors: dict[str, np.ndarray] = {}
         self._messages: dict[str, _Message] = {}
 
     def enrich(self, turns: Sequence[Turn], signals: Sequence[Signals]) -> None:
@@ -226,8 +235,12 @@ class FrustrationEnricher:
             previous = [p for p in (turn.previous_user_texts or ())[-self._history :] if p and not p.isspace()]
             histories.append(previous)
             blank = not text or text.isspace()
-            out.complaint = False if blank else _complains(self._message(text).normal, bool(previous))
-            out.shouting = False if blank else shouting(text)
+            if blank:
+                out.complaint = out.shouting = False
+            else:
+                message = self._message(text)
+                out.complaint = message.complaints[bool(previous)]
+                out.shouting = message.shouting
             out.error = turn.status == "error"
             out.refusal = refusal(reply)
             out.empty_reply = not out.error and (not reply or reply.isspace())
@@ -255,9 +268,10 @@ class FrustrationEnricher:
         if not work:
             return
         vectors = None
-        if self._embed is not None:
+        if self._vectors is not None:
             try:
-                vectors = self._vectors_for({m.core for _, new, old in work for m in (new, *old)})
+                texts = list({m.core: None for _, new, old in work for m in (new, *old)})
+                vectors = dict(zip(texts, self._vectors(texts), strict=True))
             except Exception:  # a failing model must not lose the batch: fall back to word overlap
                 log.exception("embedding %d texts failed; rephrase falls back to word overlap", len(work))
         for out, new, old in work:
@@ -274,18 +288,3 @@ class FrustrationEnricher:
                 out.rephrase = not out.repeat and not new.small_talk and out.similarity >= threshold
             else:
                 out.rephrase = not out.repeat and not new.small_talk and _overlap(new, best) >= 0.5
-
-    def _vectors_for(self, texts: set[str]) -> dict[str, np.ndarray]:
-        assert self._embed is not None
-        cache = self._vectors
-        missing = [t for t in texts if t not in cache]
-        if missing and self._size and len(cache) + len(missing) > self._size:
-            cache.clear()
-            missing = list(texts)
-        if missing:
-            # Length-sorted, so each embedding batch pads its texts to a similar length.
-            missing.sort(key=len)
-            rows = self._embed(missing)
-            for text, row in zip(missing, rows):
-                cache[text] = row
-        return {t: cache[t] for t in texts}

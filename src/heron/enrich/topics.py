@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -332,7 +332,8 @@ class TopicEnricher:
     """Fills ``topic_id`` and ``topic_similarity`` of each turn from its newest user message.
 
     Messages are embedded in one batch (``embed`` is injectable; it defaults
-    to :func:`heron.enrich.embeddings.embed`). With ``context`` (default), a
+    to an :class:`~heron.enrich.embeddings.EmbeddingMemo` of its own; pass
+    the pipeline's to share one). With ``context`` (default), a
     message close to no topic ("thanks!", "can I freeze it?") takes the
     topic of the conversation's previous user message when that one has a
     topic; ``topic_similarity`` stays the message's own cosine to it. An
@@ -350,26 +351,40 @@ class TopicEnricher:
     def enrich(self, turns: Sequence[Turn], signals: Sequence[Signals]) -> None:
         if not turns:
             return
-        embed = self._embed or _default_embed()
-        points = self.model.project(embed([turn.user_text for turn in turns]))
-        ids, sims = self.model.assign_projected(points)
-        if self.context and self.model.topics:
-            self._from_context(turns, points, ids, sims, embed)
+        if self._embed is None:
+            from heron.enrich.embeddings import EmbeddingMemo
+
+            self._embed = EmbeddingMemo()
+        previous = [turn.previous_user_texts[-1] if turn.previous_user_texts else None for turn in turns]
+        ids, sims = assign_in_context(self.model, self._embed, [turn.user_text for turn in turns], previous,
+                                      context=self.context)
         for signal, topic_id, sim in zip(signals, ids.tolist(), sims.tolist(), strict=True):
             signal.topic_id = topic_id
             signal.topic_similarity = None if math.isnan(sim) else round(sim, 4)
 
-    def _from_context(self, turns: Sequence[Turn], points: np.ndarray, ids: np.ndarray, sims: np.ndarray,
-                      embed: Callable[[Sequence[str]], np.ndarray]) -> None:
-        todo = [i for i in np.flatnonzero(ids == NOISE).tolist()
-                if turns[i].previous_user_texts and not np.isnan(sims[i])]
-        if not todo:
-            return
-        previous, _ = self.model.assign(embed([turns[i].previous_user_texts[-1] for i in todo]))
-        for i, topic_id in zip(todo, previous.tolist(), strict=True):
+
+def assign_in_context(model: TopicModel, embed: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str],
+                      previous: Sequence[str | None], *, context: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Topic ids and cosines of ``texts``, as :class:`TopicEnricher` assigns them.
+
+    ``previous`` holds each message's previous user message in its
+    conversation (None for the first): with ``context``, a message close to
+    no topic takes that one's topic, keeping its own cosine to it.
+    """
+    if len(previous) != len(texts):
+        raise ConfigError("texts and previous must have the same length")
+    points = model.project(embed(texts))
+    ids, sims = model.assign_projected(points)
+    if not (context and model.topics):
+        return ids, sims
+    todo = [i for i in np.flatnonzero(ids == NOISE).tolist() if previous[i] and not np.isnan(sims[i])]
+    if todo:
+        before, _ = model.assign(embed([cast(str, previous[i]) for i in todo]))
+        for i, topic_id in zip(todo, before.tolist(), strict=True):
             if topic_id != NOISE:
                 ids[i] = topic_id
-                sims[i] = float(points[i] @ self.model.topic(topic_id).centroid)
+                sims[i] = float(points[i] @ model.topic(topic_id).centroid)
+    return ids, sims
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -520,6 +535,37 @@ class EmergingTopicDetector:
         return self.model.add_topic(found.centroid, keywords=found.keywords, label=label or found.label,
                                     size=found.size, words=found.words)
 
+    def forget(self, candidate_id: int) -> EmergingTopic:
+        """Drop a reported group without muting it: the caller added it to its own copy of the model."""
+        return self._pop(candidate_id)
+
+    def set_model(self, model: TopicModel) -> bool:
+        """Watch against ``model`` from now on; returns whether the history was kept.
+
+        An edited model (renamed, merged, a topic added) shares the old one's
+        space (the same mean, to the 6 decimals ``to_dict`` keeps), so the
+        kept messages stay: their cosine to the nearest topic is recomputed,
+        and those the model now explains (at or above :attr:`novelty`) leave.
+        A refitted model lives in another space: history, traffic counts and
+        reported groups are cleared and the ``window`` of baseline traffic is
+        needed again; candidate numbers keep counting, so an old number never
+        names a new group.
+        """
+        same = model.dimensions == self.model.dimensions and np.allclose(model.mean, self.model.mean, rtol=0.0,
+                                                                         atol=1e-5)
+        self.model = model
+        if not same:
+            numbered = self._next
+            self.reset()
+            self._next = numbered
+            return False
+        if len(self._points):
+            self._best = np.nan_to_num(self._best_topic(self._points), nan=-1.0).astype(np.float32)
+            explained = self._best >= self.novelty
+            if explained.any():
+                self._drop(explained)
+        return True
+
     def dismiss(self, candidate_id: int) -> None:
         """Forget a reported group; messages like it are still absorbed, so it is not reported again."""
         self._muted.append(self._pop(candidate_id).centroid)
@@ -574,7 +620,7 @@ class EmergingTopicDetector:
 
     def _members(self, rows: np.ndarray | slice, centroid: np.ndarray) -> np.ndarray:
         """Which rows a topic at ``centroid`` would take: within the threshold, and nearer than any topic."""
-        sims = self._points[rows] @ centroid
+        sims = (self._points @ centroid)[rows]  # one product over all rows beats copying the picked ones
         return np.asarray((sims >= self.model.threshold) & (sims > self._best[rows]))
 
     def _enough_sources(self, rows: np.ndarray) -> bool:

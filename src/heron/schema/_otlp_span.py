@@ -56,6 +56,7 @@ _ID_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("experiment", ("heron.experiment",)),
     ("variant", ("heron.variant",)),
     ("app_version", ("heron.app_version",)),
+    ("retry_of", ("heron.retry_of",)),
 )
 _TOKEN_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (

@@ -64,6 +64,10 @@ def normalize_interaction(item: Interaction, *, project: str, now: float) -> Int
     item.cost_usd = None  # derived by the server from its price table, never taken from a client
     if not item.id:
         item.id = new_id()
+    if not item.retry_of:
+        item.retry_of = None  # an empty link points nowhere
+    elif item.retry_of == item.id:
+        raise ValidationError("retry_of", "is the interaction's own id; it must name the interaction being retried")
     start = epoch_seconds(item.start_time, "start_time", now)
     item.start_time = start
     if item.end_time is not None:

@@ -74,6 +74,9 @@ class Interaction(msgspec.Struct, kw_only=True, omit_defaults=True):
     cost_usd: float | None = None
     """Computed by the server from the price table (``heron.pricing``); None when the model's price is unknown.
     A value sent by a client is replaced."""
+    retry_of: Id | None = None
+    """Id of the interaction this one regenerates or retries (a "regenerate" click, an app's retry
+    after a bad answer); the pair says the user, or the app, rejected the earlier answer."""
 
 
 Thumbs = Literal["up", "down"]

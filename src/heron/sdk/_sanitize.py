@@ -33,6 +33,7 @@ ID_FIELDS = (
     "finish_reason",
     "trace_id",
     "span_id",
+    "retry_of",
 )
 TEXT_FIELDS = ("output", "error_message")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens")

@@ -27,7 +27,7 @@ _getrandbits = _rng.getrandbits
 _UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 
-CONTEXT_FIELDS = ("user_id", "conversation_id", "app_version", "prompt_version", "experiment", "variant")
+CONTEXT_FIELDS = ("user_id", "conversation_id", "app_version", "prompt_version", "experiment", "variant", "retry_of")
 """Interaction fields a context (or a ``wrap`` default, or a per-call ``heron=`` dict) may set; plus ``tags``."""
 
 _context: ContextVar[Mapping[str, Any] | None] = ContextVar("heron_context", default=None)
@@ -68,9 +68,13 @@ def context(
     prompt_version: str | None = None,
     experiment: str | None = None,
     variant: str | None = None,
+    retry_of: str | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> Iterator[None]:
     """Set interaction fields for every record made inside the block; nested blocks add to outer ones.
+
+    ``retry_of`` marks every record made inside as a regeneration of that
+    interaction, so keep such a block around the retried call alone.
 
     Works across threads started inside the block only if they copy the
     context (``contextvars.copy_context``), as asyncio tasks do.
@@ -84,6 +88,7 @@ def context(
         "prompt_version": prompt_version,
         "experiment": experiment,
         "variant": variant,
+        "retry_of": retry_of,
     }
     merged.update((k, v) for k, v in given.items() if v is not None)
     if tags:

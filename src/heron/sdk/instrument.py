@@ -31,6 +31,7 @@ _LOG_FIELDS = (
     "latency_ms", "ttft_ms", "provider", "operation", "app_version", "prompt_version",
     "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens", "status", "error_type",
     "error_message", "finish_reason", "experiment", "variant", "rag_sources", "trace_id", "span_id", "tags",
+    "retry_of",
 )  # fmt: skip
 
 
@@ -41,6 +42,7 @@ def log(
     output: str | None = None,
     conversation_id: str | None = None,
     user_id: str | None = None,
+    retry_of: str | None = None,
     start_time: float | datetime | None = None,
     end_time: float | datetime | None = None,
     latency_ms: float | None = None,
@@ -69,7 +71,8 @@ def log(
 
     ``input`` is a prompt string or a list of chat messages (dicts or message
     objects). Times are epoch seconds or datetimes; without them the call is
-    taken to end now and last ``latency_ms``. Never raises and never blocks.
+    taken to end now and last ``latency_ms``. ``retry_of`` is the id of the
+    interaction this one regenerates or retries. Never raises and never blocks.
     """
     if id is None:
         id = new_id()
@@ -82,6 +85,7 @@ def log(
             latency_ms, ttft_ms, provider, operation, app_version, prompt_version,
             input_tokens, output_tokens, cached_tokens, reasoning_tokens, status, error_type,
             error_message, finish_reason, experiment, variant, rag_sources, trace_id, span_id, tags,
+            retry_of,
         ))  # fmt: skip
     except Exception as exc:
         instrumentation_failed("log", exc)

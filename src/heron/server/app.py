@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from heron.server.api import costs as cost_routes
 from heron.server.api import routes as api_routes
+from heron.server.api import topics as topic_routes
 from heron.server.api import ux as ux_routes
 from heron.server.api.openapi import openapi_document
 from heron.server.auth import KeyRing
@@ -79,6 +80,9 @@ async def status(request: Request) -> Response:
                 "lag_s": round(svc.enrichment.lag_seconds, 3),
                 "enriched": svc.enrichment.stats.enriched,
                 "errors": svc.enrichment.stats.errors,
+                "feedback_applied": svc.enrichment.stats.feedback_applied,
+                "topic_models": len(svc.enrichment.topics.versions()),
+                "topics_backfilled": svc.enrichment.stats.topics_backfilled,
             },
             "uptime_s": round(time.time() - svc.started, 3),
         }
@@ -151,6 +155,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_routes.routes,
         *cost_routes.routes,
         *ux_routes.routes,
+        *topic_routes.routes,
         *metrics_routes,
         *resource_routes,
     ]

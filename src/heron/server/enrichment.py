@@ -13,18 +13,19 @@ import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from heron.enrich.base import Signals, Turn
+from heron.errors import HeronError
 from heron.server.ingest.pipeline import IngestPipeline
+from heron.server.topics import MIN_MESSAGES, SAMPLE, Topics
 from heron.store.base import Store
 
 log = logging.getLogger("heron.server.enrichment")
 
-_enrichers: Any = None
-_topic_version: int = -1
+_worker: Any = None
 
 
 def _init_worker(nice: int) -> None:
@@ -35,15 +36,45 @@ def _init_worker(nice: int) -> None:
             pass
 
 
-def enrich_batch(turns: list[Turn], topic_version: int, topic_model: dict[str, Any] | None) -> list[Signals]:
-    """Runs in the helper process; rebuilds the enrichers only when the topic model changes."""
-    global _enrichers, _topic_version
-    from heron.enrich import pipeline
+def _batch_enricher() -> Any:
+    global _worker
+    if _worker is None:
+        from heron.enrich.pipeline import BatchEnricher
 
-    if _enrichers is None or topic_version != _topic_version:
-        _enrichers = pipeline.default_enrichers(topic_model)
-        _topic_version = topic_version
-    return pipeline.run(_enrichers, turns)
+        _worker = BatchEnricher()
+    return _worker
+
+
+def enrich_batch(turns: list[Turn], models: dict[str, dict[str, Any]] | None,
+                 dropped: list[tuple[str, int, str]]) -> tuple[list[Signals], dict[str, list[dict[str, Any]]]]:
+    """Runs in the helper process: (signals, emerging topics per project). ``models`` only when they changed;
+    ``dropped``: emerging candidates accepted ("forget") or dismissed ("dismiss") since the last batch."""
+    worker = _batch_enricher()
+    if models is not None:
+        worker.set_topic_models(models)
+    for project, candidate, how in dropped:
+        (worker.dismiss if how == "dismiss" else worker.forget)(project, candidate)
+    return worker.run(turns), worker.emerging()
+
+
+def fit_topics(texts: list[str]) -> dict[str, Any]:
+    from heron.enrich.pipeline import fit_topic_model
+
+    return fit_topic_model(texts)  # type: ignore[no-any-return]
+
+
+def assign_topics(model: dict[str, Any], texts: list[str], previous: list[str | None]) -> list[tuple[int, float | None]]:
+    from heron.enrich.pipeline import assign_topics as assign
+
+    return assign(model, texts, previous)  # type: ignore[no-any-return]
+
+
+@dataclass
+class _Batch:
+    turns: list[Turn]
+    watermark: int
+    future: Future[Any]
+    started: float
 
 
 @dataclass
@@ -53,6 +84,9 @@ class EnrichmentStats:
     errors: int = 0
     last_batch_seconds: float = 0.0
     paused: int = 0
+    feedback_applied: int = 0
+    topics_backfilled: int = 0
+    topic_fits: int = 0
 
 
 class EnrichmentRunner:
@@ -66,15 +100,22 @@ class EnrichmentRunner:
         idle_sleep: float = 0.5,
         nice: int = 10,
         in_process: bool = False,
+        topics: Topics | None = None,
+        fit_every: float = 60.0,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
+        self.topics = topics if topics is not None else Topics(store)
+        self.fit_every = fit_every
+        self._sent_versions: dict[str, int] | None = None
+        self._next_fit_check = 0.0
+        self._in_flight: _Batch | None = None
+        self._backfill_done: dict[str, int] = {}
+        """project -> model version whose backfill found nothing left to do."""
         self.batch = batch
         self.pause_pending = pause_pending
         self.idle_sleep = idle_sleep
         self.stats = EnrichmentStats()
-        self.topic_version = 0
-        self.topic_model: dict[str, Any] | None = None
         self._nice = nice
         self._in_process = in_process
         self._pool: Executor | None = None
@@ -103,23 +144,104 @@ class EnrichmentRunner:
         count, oldest = self.store.enrich_backlog()  # type: ignore[attr-defined]
         return count, (max(0.0, time.time() - oldest) if oldest is not None else 0.0)
 
-    def _enrich(self, turns: list[Turn]) -> list[Signals]:
+    def _call(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn`` in the helper process (where the embedding model is loaded), or here in tests."""
         if self._pool is None:
-            return enrich_batch(turns, self.topic_version, self.topic_model)
-        return self._pool.submit(enrich_batch, turns, self.topic_version, self.topic_model).result()
+            return fn(*args)
+        return self._pool.submit(fn, *args).result()
+
+    def _submit(self, turns: list[Turn]) -> Future[Any]:
+        """Start enriching ``turns`` in the helper process (or right here, in tests)."""
+        versions = self.topics.versions()
+        models = self.topics.models() if versions != self._sent_versions else None
+        self._sent_versions = versions
+        args = (turns, models, self.topics.take_dropped())
+        if self._pool is not None:
+            return self._pool.submit(enrich_batch, *args)
+        done: Future[Any] = Future()
+        done.set_result(enrich_batch(*args))
+        return done
+
+    def _store(self, batch: _Batch) -> None:
+        signals, emerging = batch.future.result()
+        self.topics.report_emerging(emerging)
+        self.store.write_signals(batch.turns, signals, batch.watermark)  # type: ignore[attr-defined]
+        self.stats.last_batch_seconds = time.perf_counter() - batch.started
+        self.stats.batches += 1
+        self.stats.enriched += len(batch.turns)
 
     def run_once(self) -> int:
-        """Enrich one batch; returns how many interactions it covered."""
+        """Enrich one batch; returns how many interactions it covered. (The loop overlaps batches: :meth:`_step`.)"""
         turns, watermark = self.store.pending_turns(self.batch)  # type: ignore[attr-defined]
         if not turns:
             return 0
-        started = time.perf_counter()
-        signals = self._enrich(turns)
-        self.store.write_signals(turns, signals, watermark)  # type: ignore[attr-defined]
-        self.stats.last_batch_seconds = time.perf_counter() - started
-        self.stats.batches += 1
-        self.stats.enriched += len(turns)
+        self._store(_Batch(turns, watermark, self._submit(turns), time.perf_counter()))
         return len(turns)
+
+    def _step(self) -> int:
+        """Read and submit the next batch, then store the one before it while the helper works on this one."""
+        after = self._in_flight.watermark if self._in_flight is not None else None
+        turns, watermark = self.store.pending_turns(self.batch, after)  # type: ignore[attr-defined]
+        current = _Batch(turns, watermark, self._submit(turns), time.perf_counter()) if turns else None
+        previous, self._in_flight = self._in_flight, current
+        if previous is not None:
+            try:
+                self._store(previous)
+            except BaseException:
+                self._in_flight = None  # re-read from the stored watermark; the helper's result is dropped
+                raise
+        return len(turns) + (len(previous.turns) if previous is not None else 0)
+
+    def apply_feedback(self) -> int:
+        """Fold feedback on already-enriched turns into their satisfaction and the rollups."""
+        applied = int(self.store.apply_feedback())  # type: ignore[attr-defined]
+        self.stats.feedback_applied += applied
+        return applied
+
+    def fit(self, project: str, *, force: bool = False) -> int | None:
+        """Fit (or, with ``force``, refit) the project's topic model from its recent messages; returns the version."""
+        texts = self.store.topic_sample(project, SAMPLE)  # type: ignore[attr-defined]
+        if len(texts) < MIN_MESSAGES and not force:
+            return None
+        model = self._call(fit_topics, texts)
+        self.stats.topic_fits += 1
+        return self.topics.refit(project, model)
+
+    def backfill_topics(self, limit: int = 2_000) -> int:
+        """Give topics to turns enriched before their project had a model; returns turns assigned."""
+        done = 0
+        for project, version in self.topics.versions().items():
+            if self._backfill_done.get(project) == version:
+                continue
+            rows = self.store.untopiced_turns(project, limit)  # type: ignore[attr-defined]
+            if not rows:
+                self._backfill_done[project] = version
+                continue
+            model = self.topics.models()[project]
+            found = self._call(assign_topics, model, [r[1] for r in rows], [r[2] for r in rows])
+            self.store.set_topics(project, [(r[0], topic, sim) for r, (topic, sim) in zip(rows, found, strict=True)])  # type: ignore[attr-defined]
+            done += len(rows)
+        self.stats.topics_backfilled += done
+        return done
+
+    def _fit_missing(self) -> bool:
+        """First topic model for projects with enough enriched messages (checked every ``fit_every`` seconds)."""
+        if time.monotonic() < self._next_fit_check:
+            return False
+        self._next_fit_check = time.monotonic() + self.fit_every
+        have = self.topics.versions()
+        fitted = False
+        for project in self.store.ux_projects():  # type: ignore[attr-defined]
+            if project not in have:
+                try:
+                    fitted |= self.fit(project) is not None
+                except HeronError as exc:
+                    log.info("no topic model for %s yet: %s", project, exc)
+        return fitted
+
+    def _idle_work(self) -> bool:
+        """Work to do when no turn waits: feedback, first fits, topic backfill. True when something was done."""
+        return bool(self.apply_feedback()) | self._fit_missing() | bool(self.backfill_topics())
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -132,7 +254,10 @@ class EnrichmentRunner:
                 self._stop.wait(0.2)
                 continue
             try:
-                done = self.run_once()
+                done = self._step()
+                done += self.apply_feedback() if done else 0
+                if not done:
+                    done = self._idle_work()
             except Exception:  # keep running: the batch stays pending and is retried
                 self.stats.errors += 1
                 log.exception("enrichment batch failed")

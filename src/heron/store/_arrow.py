@@ -67,6 +67,7 @@ def interactions_table(items: Sequence[Interaction]) -> pa.Table:
             "tags": pa.array([_tag_items(x.tags) for x in items], type=_tags),
             "ingested_at": pa.array([now] * n, type=_ts),
             "cost_usd": col("cost_usd", _f64),
+            "retry_of": col("retry_of", _str),
         }
     )
 

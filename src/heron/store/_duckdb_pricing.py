@@ -72,9 +72,14 @@ def add_override(con: duckdb.DuckDBPyConnection, project: str, override: PriceOv
     return repriced
 
 
+def hour_start(when: float) -> Any:
+    """The naive UTC start of the hour ``when`` falls in."""
+    return _naive(math.floor(when / 3600) * 3600)
+
+
 def _refresh_rollup_costs(con: duckdb.DuckDBPyConnection, project: str, since: float) -> None:
     """Recompute the cost columns of the hourly rollups from ``since``'s hour on."""
-    hour = _naive(math.floor(since / 3600) * 3600)
+    hour = hour_start(since)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE costs AS

@@ -8,7 +8,8 @@ range scan and nothing is enriched twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,7 +18,7 @@ import msgspec
 import pyarrow as pa
 
 from heron.enrich.base import MAX_ENRICH_CHARS, Signals, Turn, split_messages
-from heron.enrich.satisfaction import shipped_weights
+from heron.store import _duckdb_ux as ux
 
 _decode_messages = msgspec.json.Decoder(list[dict[str, Any]]).decode
 
@@ -30,20 +31,21 @@ def _epoch(value: datetime) -> float:
     return value.replace(tzinfo=timezone.utc).timestamp()
 
 
+_TURN_COLUMNS = (
+    "id, project, start_time, conversation_id, user_id, input, output, status, error_type, finish_reason,"
+    " model, prompt_version, app_version, variant, latency_ms, cost_usd, retry_of"
+)
+
+
 def turn_from_row(row: tuple[Any, ...]) -> Turn:
-    """(id, project, start_time, conversation_id, user_id, input JSON, output, status, error_type, finish_reason,
-    model, prompt_version, app_version, variant)."""
-    ident, project, start, conversation, user, input_json, output, status, error_type, finish, model, prompt, app, variant = row
-    try:
-        messages = _decode_messages(input_json) if input_json else []
-    except msgspec.DecodeError:
-        messages = []
-    text, previous = split_messages(messages)
+    """A row of ``_TURN_COLUMNS``."""
+    ident, project, start, conversation, user, input_json, output, status, error_type, finish, model, prompt, app, variant, latency, cost, retry_of = row
+    text, previous = split_messages(_messages(input_json))
     return Turn(
         interaction_id=ident, project=project, start_time=_epoch(start), conversation_id=conversation, user_id=user,
         user_text=text, previous_user_texts=previous, reply_text=_clip(output),
         status=status, error_type=error_type, finish_reason=finish, model=model,
-        prompt_version=prompt, app_version=app, variant=variant,
+        prompt_version=prompt, app_version=app, variant=variant, latency_ms=latency, cost_usd=cost, retry_of=retry_of,
     )  # fmt: skip
 
 
@@ -56,13 +58,15 @@ class DuckDBSignals:
     def _cursor(self) -> duckdb.DuckDBPyConnection:  # provided by DuckDBStore
         raise NotImplementedError
 
-    def pending_turns(self, limit: int) -> tuple[list[Turn], int]:
-        """Up to ``limit`` interactions not enriched yet, oldest first, and the rowid of the last one."""
+    def pending_turns(self, limit: int, after: int | None = None) -> tuple[list[Turn], int]:
+        """Up to ``limit`` interactions not enriched yet, oldest first, and the rowid of the last one.
+
+        ``after`` reads past a batch still being enriched (default: the stored watermark).
+        """
         cur = self._cursor()
-        watermark = cur.execute("SELECT watermark FROM enrich_state WHERE id = 0").fetchall()[0][0]
+        watermark = after if after is not None else cur.execute("SELECT watermark FROM enrich_state WHERE id = 0").fetchall()[0][0]
         rows = cur.execute(
-            "SELECT rowid, id, project, start_time, conversation_id, user_id, input, output, status, error_type,"
-            " finish_reason, model, prompt_version, app_version, variant FROM interactions WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            f"SELECT rowid, {_TURN_COLUMNS} FROM interactions WHERE rowid > ? ORDER BY rowid LIMIT ?",
             [watermark, limit],
         ).fetchall()
         if not rows:
@@ -104,91 +108,183 @@ class DuckDBSignals:
                 "frustration": pa.array([s.frustration for s in signals], pa.float64()),
                 "topic_id": pa.array([s.topic_id for s in signals], pa.int32()),
                 "topic_similarity": pa.array([s.topic_similarity for s in signals], pa.float64()),
+                "retry": pa.array([t.retry_of is not None for t in turns], pa.bool_()),
+                "latency_ms": pa.array([t.latency_ms for t in turns], pa.float64()),
+                "cost_usd": pa.array([t.cost_usd for t in turns], pa.float64()),
                 "enriched_at": pa.array([now] * len(signals), pa.timestamp("us")),
             }
         )
         columns = ", ".join(f'"{c}"' for c in table.column_names)
+        with self._transaction() as con:
+            con.register("signals_batch", table)
+            con.execute(f"INSERT INTO interaction_signals ({columns}) SELECT {columns} FROM signals_batch")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE touched AS SELECT project, coalesce(conversation_id, interaction_id)"
+                f" AS conv_key, min(start_time) - {ux.SESSION_GAP_S} * INTERVAL 1 SECOND AS lo FROM signals_batch GROUP BY ALL"
+            )
+            con.unregister("signals_batch")
+            ux.revise(con)
+            con.execute("UPDATE enrich_state SET watermark = ? WHERE id = 0", [watermark])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writer connection inside BEGIN/COMMIT, under the write lock; rolled back on error."""
         with self._write_lock:
             con = self._con
             con.execute("BEGIN")
             try:
-                con.register("signals_batch", table)
-                con.execute(f"INSERT INTO interaction_signals ({columns}) SELECT {columns} FROM signals_batch")
-                con.unregister("signals_batch")
-                con.execute("UPDATE enrich_state SET watermark = ? WHERE id = 0", [watermark])
+                yield con
                 con.execute("COMMIT")
-            except duckdb.Error:
+            except BaseException:
                 con.execute("ROLLBACK")
                 raise
 
+    def apply_feedback(self, limit: int = 10_000) -> int:
+        """Fold feedback that arrived after its turn was enriched into the turn and the rollups; returns rows read.
 
-UX_GROUPS: tuple[str, ...] = ("model", "prompt_version", "app_version", "variant", "language", "topic_id")
-"""What UX summaries may be grouped by."""
+        Feedback for a turn not enriched yet needs nothing: enrichment reads it. The
+        turn is looked for among the week before the feedback first (a range the
+        table's min/max index narrows), and only the ones not found there in the whole table.
+        """
+        with self._transaction() as con:
+            watermark, enriched = con.execute("SELECT feedback_watermark, watermark FROM enrich_state WHERE id = 0").fetchall()[0]
+            # While interactions wait for enrichment, only feedback that arrived before the last enriched one
+            # was ingested is taken (its turn, if it came first, is enriched); the rest waits its turn.
+            cutoff = con.execute(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM interactions WHERE rowid > $1) THEN"
+                " (SELECT ingested_at FROM interactions WHERE rowid = $1) ELSE TIMESTAMP 'infinity' END",
+                [enriched],
+            ).fetchall()[0][0]
+            if cutoff is None:
+                return 0
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE fb_new AS SELECT r, project, interaction_id, time FROM ("
+                " SELECT rowid AS r, project, interaction_id, time, max(ingested_at) OVER (ORDER BY rowid) AS seen"
+                " FROM (SELECT rowid, * FROM feedback WHERE rowid > ? ORDER BY rowid LIMIT ?)) WHERE seen <= ?",
+                [watermark, limit, cutoff],
+            )
+            count, last, since = con.execute("SELECT count(*), max(r), min(time) FROM fb_new").fetchall()[0]
+            if not count:
+                return 0
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE fb_hit AS SELECT s.project, coalesce(s.conversation_id, s.interaction_id) AS conv_key,"
+                " s.start_time AS lo, s.interaction_id FROM interaction_signals s JOIN fb_new f"
+                " ON f.project = s.project AND f.interaction_id = s.interaction_id WHERE s.start_time >= ? - INTERVAL 7 DAY",
+                [since],
+            )
+            missing = con.execute(
+                "SELECT count(*) FROM fb_new f WHERE NOT EXISTS (SELECT 1 FROM fb_hit h WHERE h.project = f.project"
+                " AND h.interaction_id = f.interaction_id)"
+            ).fetchall()[0][0]
+            if missing:
+                con.execute(
+                    "INSERT INTO fb_hit SELECT s.project, coalesce(s.conversation_id, s.interaction_id), s.start_time,"
+                    " s.interaction_id FROM interaction_signals s JOIN fb_new f ON f.project = s.project"
+                    " AND f.interaction_id = s.interaction_id WHERE s.start_time < ? - INTERVAL 7 DAY",
+                    [since],
+                )
+            con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT project, conv_key, min(lo) AS lo FROM fb_hit GROUP BY ALL")
+            ux.revise(con)
+            con.execute("UPDATE enrich_state SET feedback_watermark = ? WHERE id = 0", [last])
+            return int(count)
 
-_NEXT = {
-    "next_complaint": "coalesce(n_complaint::INT, 0)",
-    "next_rephrase": "coalesce(n_rephrase::INT, 0)",
-    "next_repeat": "coalesce(n_repeat::INT, 0)",
-    "next_thanks": "coalesce(n_thanks::INT, 0)",
-    "next_sentiment": "coalesce(n_sentiment, 0)",
-    "unexpected": "(coalesce(refusal, false) OR coalesce(empty_reply, false) OR coalesce(truncated, false)"
-    " OR coalesce(error, false))::INT",
-    "ended": "ended::INT",
-}
-_EXPLICIT = (
-    "CASE WHEN f.thumbs IS NOT NULL THEN (f.thumbs = 'up')::DOUBLE WHEN f.rating IS NOT NULL THEN"
-    " greatest(0.0, least(1.0, CASE WHEN f.rating <= 5 THEN (f.rating - 1) / 4.0 ELSE f.rating / 10.0 END)) END"
-)
+    # -- topics -----------------------------------------------------------------
+
+    def save_topic_model(self, project: str, model: dict[str, Any], *, reason: str) -> int:
+        """Store a new version of the project's topic model; returns its version."""
+        with self._transaction() as con:
+            version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM topic_models WHERE project = ?", [project]).fetchall()[0][0]
+            con.execute(
+                "INSERT INTO topic_models VALUES (?, ?, now()::TIMESTAMP, ?, ?)",
+                [project, version, reason, msgspec.json.encode(model).decode()],
+            )
+        return int(version)
+
+    def topic_models(self) -> dict[str, tuple[int, dict[str, Any]]]:
+        """The latest topic model of every project that has one: project -> (version, model)."""
+        rows = self._cursor().execute(
+            "SELECT project, version, model FROM topic_models QUALIFY version = max(version) OVER (PARTITION BY project)"
+        ).fetchall()
+        return {project: (int(version), msgspec.json.decode(model)) for project, version, model in rows}
+
+    def topic_sample(self, project: str, limit: int) -> list[str]:
+        """Distinct recent user messages of enriched turns, newest first: what a topic model is fitted on."""
+        rows = self._cursor().execute(
+            "SELECT input FROM interactions WHERE project = ? AND rowid <= (SELECT watermark FROM enrich_state WHERE id = 0)"
+            " ORDER BY rowid DESC LIMIT ?",
+            [project, limit * 2],
+        ).fetchall()
+        texts: dict[str, None] = {}
+        for (input_json,) in rows:
+            text = _user_text(input_json)
+            if text.strip():
+                texts[text] = None
+            if len(texts) >= limit:
+                break
+        return list(texts)
+
+    def untopiced_turns(self, project: str, limit: int) -> list[tuple[str, str, str | None]]:
+        """Enriched turns without a topic (enriched before the project had a model): (id, text, previous text)."""
+        rows = self._cursor().execute(
+            "SELECT i.id, i.input FROM interactions i JOIN (SELECT interaction_id, start_time FROM interaction_signals"
+            " WHERE project = ? AND topic_id IS NULL ORDER BY start_time DESC LIMIT ?) s"
+            " ON i.id = s.interaction_id AND i.start_time = s.start_time WHERE i.project = ?",
+            [project, limit, project],
+        ).fetchall()
+        out = []
+        for ident, input_json in rows:
+            text, previous = split_messages(_messages(input_json))
+            out.append((ident, text, previous[-1] if previous else None))
+        return out
+
+    def set_topics(self, project: str, assignments: Sequence[tuple[str, int, float | None]]) -> int:
+        """Give turns their topic (id, topic, similarity) and move them in the rollups and the flow; returns turns changed."""
+        if not assignments:
+            return 0
+        table = pa.table(
+            {
+                "interaction_id": [a[0] for a in assignments],
+                "topic_id": pa.array([a[1] for a in assignments], pa.int32()),
+                "topic_similarity": pa.array([a[2] for a in assignments], pa.float64()),
+            }
+        )
+        with self._transaction() as con:
+            con.register("topic_batch", table)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE topic_new AS SELECT s.project, s.interaction_id, s.start_time,"
+                " coalesce(s.conversation_id, s.interaction_id) AS conv_key, b.topic_id, b.topic_similarity"
+                " FROM interaction_signals s JOIN topic_batch b ON b.interaction_id = s.interaction_id WHERE s.project = ?",
+                [project],
+            )
+            con.unregister("topic_batch")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE touched AS SELECT project, conv_key, min(start_time) AS lo FROM topic_new GROUP BY ALL"
+            )
+
+            def mutate(c: duckdb.DuckDBPyConnection) -> None:
+                c.execute(
+                    "UPDATE interaction_signals s SET topic_id = n.topic_id, topic_similarity = n.topic_similarity"
+                    " FROM topic_new n WHERE s.start_time >= (SELECT min(start_time) FROM topic_new)"
+                    " AND s.project = n.project AND s.interaction_id = n.interaction_id"
+                )
+
+            return ux.revise(con, mutate)
+
+    def rebuild_ux(self, project: str | None = None) -> None:
+        """Re-derive every turn and rebuild the UX rollups (after the migration that introduced them, or a repair)."""
+        with self._write_lock:
+            ux.rebuild(self._con, project)
+
+    def ux_ready(self) -> bool:
+        return bool(self._cursor().execute("SELECT ux_ready FROM enrich_state WHERE id = 0").fetchall()[0][0])
 
 
-def _ux_summary_sql(t: str, group: str) -> str:
-    implicit = shipped_weights().sql(_NEXT)
-    return f"""
-WITH f AS (
-    SELECT interaction_id, last(thumbs ORDER BY time) FILTER (WHERE thumbs IS NOT NULL) AS thumbs,
-           last(rating ORDER BY time) FILTER (WHERE rating IS NOT NULL) AS rating
-    FROM feedback WHERE project = ? AND (thumbs IS NOT NULL OR rating IS NOT NULL) GROUP BY interaction_id
-), s AS (
-    SELECT s.*, lead(complaint) OVER w AS n_complaint, lead(rephrase) OVER w AS n_rephrase,
-           lead("repeat") OVER w AS n_repeat, lead(list_contains(cues, 'gratitude')) OVER w AS n_thanks,
-           lead(sentiment) OVER w AS n_sentiment, lead(interaction_id) OVER w IS NULL AS ended
-    FROM interaction_signals s WHERE s.project = ? AND s.start_time >= ? AND s.start_time < ?
-    WINDOW w AS (PARTITION BY coalesce(conversation_id, interaction_id) ORDER BY start_time)
-)
-SELECT {t} AS t, {group} AS "group", count(*) AS interactions, count(DISTINCT s.conversation_id) AS conversations,
-       avg(coalesce({_EXPLICIT}, {implicit})) AS satisfaction_avg,
-       avg(sentiment) AS sentiment_avg, avg((sentiment <= -0.05)::INT) AS negative_share,
-       avg((frustration >= 0.5)::INT) AS frustration_rate, avg(frustration) AS frustration_avg,
-       avg(rephrase::INT) AS rephrase_rate, avg("repeat"::INT) AS repeat_rate, avg(complaint::INT) AS complaint_rate,
-       avg(shouting::INT) AS shouting_rate, avg(list_contains(cues, 'gratitude')::INT) AS gratitude_rate,
-       avg(list_contains(cues, 'confusion')::INT) AS confusion_rate, avg(({_NEXT["unexpected"]})) AS unexpected_rate,
-       avg(refusal::INT) AS refusal_rate, count(f.thumbs) AS thumbs, avg((f.thumbs = 'up')::INT) AS thumbs_up_rate
-FROM s LEFT JOIN f ON f.interaction_id = s.interaction_id
-GROUP BY 1, 2 ORDER BY 1, 2
-"""
+def _messages(input_json: Any) -> list[dict[str, Any]]:
+    try:
+        return _decode_messages(input_json) if input_json else []
+    except msgspec.DecodeError:
+        return []
 
 
-class DuckDBUxReads:
-    """UX summaries over ``interaction_signals``; mixin for DuckDBStore."""
-
-    def _cursor(self) -> duckdb.DuckDBPyConnection:  # provided by DuckDBStore
-        raise NotImplementedError
-
-    def ux_summary(self, project: str, start: float, end: float, *, group_by: str | None = None, bucket: str = "all") -> list[dict[str, Any]]:
-        """Rates of frustration signals, sentiment and explicit thumbs per group (and bucket)."""
-        from heron.errors import ValidationError
-
-        if group_by is not None and group_by not in UX_GROUPS:
-            raise ValidationError("group_by", f"unknown UX dimension {group_by!r}; valid: {', '.join(UX_GROUPS)}")
-        if bucket not in ("all", "hour", "day"):
-            raise ValidationError("bucket", "must be one of all, hour, day")
-        lo = datetime.fromtimestamp(start, tz=timezone.utc).replace(tzinfo=None)
-        hi = datetime.fromtimestamp(end, tz=timezone.utc).replace(tzinfo=None)
-        t = f"TIMESTAMP '{lo.isoformat(sep=' ')}'" if bucket == "all" else f"date_trunc('{bucket}', s.start_time)"
-        group = f"s.{group_by}" if group_by else "NULL"
-        result = self._cursor().execute(_ux_summary_sql(t, group), [project, project, lo, hi])
-        names = [d[0] for d in result.description]
-        rows = [dict(zip(names, row)) for row in result.fetchall()]
-        for row in rows:
-            row["t"] = row["t"].replace(tzinfo=timezone.utc)
-        return rows
+def _user_text(input_json: Any) -> str:
+    return split_messages(_messages(input_json))[0]

@@ -33,8 +33,10 @@ DIMENSIONS: tuple[str, ...] = (
     "user_id",
     "conversation_id",
     "rag_source",
+    "retry_of",
 )
-"""Dimensions a query may filter or group by; ``tag.<key>`` is accepted too."""
+"""Dimensions a query may filter or group by; ``tag.<key>`` is accepted too.
+``retry_of=<id>`` lists the regenerations of one interaction."""
 
 ROLLUP_DIMENSIONS: tuple[str, ...] = (
     "provider",

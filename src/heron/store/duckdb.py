@@ -22,9 +22,11 @@ from heron.stats import sketch
 from heron.pricing import PriceOverride, PriceTable
 from heron.store import _duckdb_pricing as _pricing
 from heron.store._duckdb_resources import DuckDBResourceReads
-from heron.store._duckdb_signals import DuckDBSignals, DuckDBUxReads
+from heron.store._duckdb_signals import DuckDBSignals
+from heron.store._duckdb_ux_reads import DuckDBUxReads
 from heron.store._duckdb_users import DuckDBUserReads
 from heron.store import _duckdb_sql as sql
+from heron.store import _duckdb_ux as _ux
 from heron.store._arrow import feedback_table, interactions_table, resources_table
 from heron.store.base import (
     ROLLUP_DIMENSIONS,
@@ -33,7 +35,6 @@ from heron.store.base import (
     Page,
     UsersQuery,
 )
-from heron.store._satisfaction import attach_satisfaction
 from heron.store.migrations import migrations
 
 _LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
@@ -74,7 +75,7 @@ _FOLD = [
     )
     QUALIFY row_number() OVER (PARTITION BY b.project, b.id) = 1
     """,
-    "INSERT INTO interactions SELECT * FROM new_rows",
+    "INSERT INTO interactions BY NAME SELECT * FROM new_rows",  # by name: migrations append columns in any order
     f"""
     CREATE OR REPLACE TEMP TABLE long_rows AS
     SELECT project, date_trunc('hour', start_time) AS hour, d.dim AS dim, coalesce(d.value, '') AS value,
@@ -162,6 +163,8 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._migrate()
+        if not self.ux_ready():
+            self.rebuild_ux()  # turns enriched before the UX rollups existed (or an interrupted rebuild)
         self._applied = int(self._scalar(self._con, "SELECT lsn FROM wal_applied WHERE id = 0"))
 
     # -- lifecycle -------------------------------------------------------------
@@ -260,6 +263,7 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
             con.execute("BEGIN")
             try:
                 repriced = _pricing.add_override(con, project, override, table)
+                _ux.refresh_costs(con, project, _pricing.hour_start(override.effective_from))
                 con.execute("COMMIT")
             except duckdb.Error as exc:
                 con.execute("ROLLBACK")
@@ -316,8 +320,11 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         signals = self._signals_for(project, ids)
         for item in items:
             item["feedback"] = feedback.get(item["id"], [])
-            item["signals"] = signals.get(item["id"])
-        attach_satisfaction(items)
+            found = signals.get(item["id"])
+            item["signals"] = found
+            item["satisfaction"] = found.pop("satisfaction") if found else None
+            item["satisfaction_source"] = None if not found or item["satisfaction"] is None else (
+                "explicit" if found["explicit"] is not None else "implicit")
         return items
 
     def _signals_for(self, project: str, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -327,7 +334,7 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         rows = sql.fetch_dicts(
             self._cursor().execute(
                 "SELECT * EXCLUDE (project, start_time, conversation_id, user_id, model, prompt_version, app_version,"
-                " variant, enriched_at) FROM interaction_signals WHERE project = ? AND list_contains(?, interaction_id)",
+                " variant, enriched_at, latency_ms, cost_usd, counted) FROM interaction_signals WHERE project = ? AND list_contains(?, interaction_id)",
                 [project, ids],
             )
         )

@@ -57,7 +57,8 @@ def wrap(
     """Patch an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` client; the keyword arguments are defaults for every call.
 
     Per call, ``heron={"user_id": ..., "conversation_id": ..., "prompt_version": ..., "tags": {...}}``
-    overrides them (and any :func:`heron.context`). Returns the same client.
+    overrides them (and any :func:`heron.context`); ``heron={"retry_of": previous_id}`` marks a regeneration.
+    Returns the same client.
     """
     import openai
 

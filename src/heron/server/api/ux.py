@@ -24,8 +24,11 @@ async def ux_summary(request: Request) -> Response:
         end = end if end is not None else time.time()
         group_by = request.query_params.get("group_by") or None
         bucket = request.query_params.get("bucket", "all")
-        store = services(request).store
-        rows = await to_thread.run_sync(lambda: store.ux_summary(principal.project, start, end, group_by=group_by, bucket=bucket))  # type: ignore[attr-defined]
+        svc = services(request)
+        merged = svc.enrichment.topics.merged(principal.project) if svc.enrichment is not None and group_by == "topic_id" else None
+        rows = await to_thread.run_sync(
+            lambda: svc.store.ux_summary(principal.project, start, end, group_by=group_by, bucket=bucket, topic_map=merged)  # type: ignore[attr-defined]
+        )
     except HeronError as exc:
         return error_response(exc)
     return json_response({"start": start, "end": end, "group_by": group_by, "bucket": bucket, "series": rows})
