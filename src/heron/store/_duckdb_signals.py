@@ -8,7 +8,7 @@ range scan and nothing is enriched twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
@@ -270,10 +270,10 @@ class DuckDBSignals:
 
             return ux.revise(con, mutate)
 
-    def rebuild_ux(self, project: str | None = None) -> None:
+    def rebuild_ux(self, project: str | None = None, *, progress: Callable[[int, int], None] | None = None) -> None:
         """Re-derive every turn and rebuild the UX rollups (after the migration that introduced them, or a repair)."""
         with self._write_lock:
-            ux.rebuild(self._con, project)
+            ux.rebuild(self._con, project, progress=progress)
 
     def ux_ready(self) -> bool:
         return bool(self._cursor().execute("SELECT ux_ready FROM enrich_state WHERE id = 0").fetchall()[0][0])

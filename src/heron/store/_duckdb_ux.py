@@ -208,7 +208,8 @@ _UPDATE = f"""
 UPDATE interaction_signals s SET counted = true, topic_id = c.topic_id,
     {", ".join(f"{col} = c.d_{col}" for col in DERIVED)}
 FROM chg c
-WHERE s.start_time >= (SELECT min(start_time) FROM chg) AND s.project = c.project AND s.interaction_id = c.interaction_id
+WHERE s.start_time BETWEEN (SELECT min(start_time) FROM chg) AND (SELECT max(start_time) FROM chg)
+  AND s.project = c.project AND s.interaction_id = c.interaction_id AND s.start_time = c.start_time
 """
 
 _CONTEXT = f"""
@@ -244,12 +245,14 @@ def revise(con: duckdb.DuckDBPyConnection, mutate: Callable[[duckdb.DuckDBPyConn
     return changed
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, project: str | None = None, *, chunk: timedelta = timedelta(days=1)) -> None:
+def rebuild(con: duckdb.DuckDBPyConnection, project: str | None = None, *, chunk: timedelta = timedelta(days=1),
+            progress: Callable[[int, int], None] | None = None) -> None:
     """Derive every stored turn afresh and rebuild the UX rollups from them (a migration, a repair, a test oracle).
 
     Commits as it goes (call it outside a transaction, holding the write lock):
     one transaction per ``chunk`` of time keeps memory bounded on big stores.
     Interrupted, it leaves ``enrich_state.ux_ready`` false and starts over next time.
+    ``progress(done, total)`` is called after each chunk.
     """
     where, params = ("WHERE project = ?", [project]) if project is not None else ("", [])
     and_project = "AND project = ?" if project is not None else ""
@@ -273,6 +276,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, project: str | None = None, *, chunk
     first, last = con.execute(f"SELECT min(start_time), max(start_time) FROM interaction_signals {where}", params).fetchall()[0]
     gap = timedelta(seconds=SESSION_GAP_S)
     lo = first
+    total = int((last - first) / chunk) + 1 if first is not None else 0
     while lo is not None and lo <= last:
         hi = lo + chunk
 
@@ -292,7 +296,12 @@ def rebuild(con: duckdb.DuckDBPyConnection, project: str | None = None, *, chunk
 
         step(fold)
         lo = hi
-    step(lambda: con.execute("UPDATE enrich_state SET ux_ready = true WHERE id = 0"))
+        if progress is not None:
+            progress(min(total, int((lo - first) / chunk)), total)
+    def ready() -> None:
+        con.execute("UPDATE enrich_state SET ux_ready = true WHERE id = 0")
+
+    step(ready)
 
 
 def refresh_costs(con: duckdb.DuckDBPyConnection, project: str, since: Any) -> None:

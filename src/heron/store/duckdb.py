@@ -8,6 +8,7 @@ sequence number it applied.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from heron.store.base import (
 )
 from heron.store.migrations import migrations
 
+_log = logging.getLogger("heron.store")
 _LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
 
 
@@ -163,8 +165,8 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._migrate()
-        if not self.ux_ready():
-            self.rebuild_ux()  # turns enriched before the UX rollups existed (or an interrupted rebuild)
+        if not self.ux_ready():  # turns enriched before the UX rollups existed (or an interrupted rebuild)
+            self.rebuild_ux(progress=lambda done, total: _log.info("building UX rollups: %d/%d days", done, total))
         self._applied = int(self._scalar(self._con, "SELECT lsn FROM wal_applied WHERE id = 0"))
 
     # -- lifecycle -------------------------------------------------------------
