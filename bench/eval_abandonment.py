@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import tempfile
-import time
 from pathlib import Path
 
 from heron.demo.generator import Scenario, generate
@@ -27,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20_000)
     args = parser.parse_args()
-    now = time.time()
+    now = 1_763_596_800.0  # fixed, so the traffic (and the figures) repeat
     scenario = Scenario(seed=3, start=now - 7 * 86400, end=now - 3600, users=1500, interactions_per_hour=args.n / (7 * 24) * 1.1)
     generated = list(itertools.islice(generate(scenario), args.n))
     items = [normalize_interaction(g.interaction, project="p", now=now) for g in generated]

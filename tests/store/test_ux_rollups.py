@@ -68,15 +68,22 @@ def test_next_turn_revises_satisfaction_and_flow(store: DuckDBStore) -> None:
     assert first["satisfaction"] == pytest.approx(alone) and first["satisfaction_source"] == "implicit"
     assert {(r["source"], r["target"]) for r in store.topic_flow("p", T0, T0 + 3600)} == {(START, 3), (3, END)}
 
-    _write(store, [(b, _signals(b, topic_id=5, complaint=True, frustration=0.8, sentiment=-0.4))])
+    _write(store, [(b, _signals(b, topic_id=5, complaint=True, frustration=0.8, sentiment=-0.4, refusal=True))])
     turns = store.conversation("p", "c1")
     assert turns[0]["satisfaction"] == pytest.approx(weights.score({"next_complaint": 1.0, "next_sentiment": -0.4}))
+    assert turns[1]["satisfaction"] == pytest.approx(weights.score({"unexpected": 1.0, "ended": 1.0}))
     assert turns[0]["signals"]["is_last"] is False and turns[1]["signals"]["prev_topic_id"] == 3
     flow = {(r["source"], r["target"]): (r["n"], r["frustrated"]) for r in store.topic_flow("p", T0, T0 + 3600)}
-    assert flow == {(START, 3): (1, 0), (3, 5): (1, 1), (5, END): (1, 1)}  # ended frustrated: abandoned
+    assert flow == {(START, 3): (1, 0), (3, 5): (1, 1), (5, END): (1, 1)}  # ended on a refusal: abandoned
     summary = store.ux_summary("p", T0, T0 + 3600)[0]
     assert summary["interactions"] == 2 and summary["conversations"] == 1 and summary["ended"] == 1
     assert summary["abandonment_rate"] == 1.0 and summary["complaint_rate"] == 0.5
+
+
+def test_frustrated_last_turn_with_a_fine_reply_is_not_abandonment(store: DuckDBStore) -> None:
+    a = _interaction("a", "c1", T0 + 60, "THIS IS WRONG!!!")
+    _write(store, [(a, _signals(a, frustration=0.9, shouting=True))])
+    assert store.ux_summary("p", T0, T0 + 3600)[0]["abandonment_rate"] == 0.0
 
 
 def test_late_feedback_wins_over_implicit(store: DuckDBStore) -> None:

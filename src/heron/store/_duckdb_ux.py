@@ -94,7 +94,7 @@ SELECT * EXCLUDE (p_time, p_topic, n_time, n_complaint, n_rephrase, n_repeat, n_
        CASE WHEN d_is_first THEN NULL ELSE p_topic END AS d_prev_topic_id,
        coalesce(d_explicit, {_implicit_sql()}) AS d_satisfaction,
        d_is_last AND NOT list_contains(cues, 'gratitude')
-           AND ({_UNEXPECTED} OR coalesce(d_explicit, 1.0) < 0.5 OR coalesce(frustration, 0.0) >= 0.5) AS d_abandoned
+           AND ({_UNEXPECTED} OR coalesce(d_explicit, 1.0) < 0.5) AS d_abandoned
 FROM g
 """
 
