@@ -55,8 +55,9 @@ def test_costs_unknown_models_and_dated_overrides(server: RunningServer) -> None
     listed = get(f"/v1/costs/unknown-models?{window}")["models"]
     assert listed == [{"model": "acme-finetune-v3", "calls": 2, "input_tokens": 120, "output_tokens": 80}]
 
-    # A new price for gpt-4o from 1.5 days ago: calls before keep the list price, calls from it on are repriced.
-    effective = now - 1.5 * 86400
+    # A new price for gpt-4o from 1.6 days ago: calls before keep the list price, calls from it on are repriced.
+    # (Not exactly on a call's start: float seconds and stored microseconds may round either way there.)
+    effective = now - 1.6 * 86400
     set_price = httpx.post(
         f"{server.url}/v1/prices",
         json={"model": "openai/gpt-4o", "effective_from": effective, "input": 1.0, "output": 2.0},
