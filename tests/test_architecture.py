@@ -25,7 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"schema", "stats", "errors", "pricing", "enrich"},
     "demo": {"schema", "errors", "sdk", "server", "stats"},
     "server": {"schema", "stats", "errors", "store", "pricing", "enrich", "analytics"},
-    "cli": {"server", "demo", "errors", "cli_metrics", "cli_ux", "agent"},
+    "cli": {"server", "demo", "errors", "cli_metrics", "cli_ux", "cli_drift", "agent"},
+    "cli_drift": {"cli_metrics"},
     "cli_metrics": set(),
     "cli_ux": {"cli_metrics"},
 }

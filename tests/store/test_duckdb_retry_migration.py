@@ -24,10 +24,12 @@ def _columns(path: Path) -> list[str]:
 
 
 def _as_before_0006(path: Path) -> None:
-    """Undo migration 0006 (one ADD COLUMN) so the file is what older Heron left behind."""
+    """Undo migration 0006 (one ADD COLUMN) and the later ones so the file is what older Heron left behind."""
     con = duckdb.connect(str(path))
     try:
         con.execute("ALTER TABLE interactions DROP COLUMN retry_of")
+        for table in ("drift_results", "anomalies", "monitor_state"):  # 0007
+            con.execute(f"DROP TABLE {table}")
         con.execute("DELETE FROM schema_version WHERE version >= ?", [RETRY])
     finally:
         con.close()

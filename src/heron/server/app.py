@@ -16,12 +16,14 @@ from starlette.routing import Route
 
 from heron.server.api import costs as cost_routes
 from heron.server.api import routes as api_routes
+from heron.server.api import drift as drift_routes
 from heron.server.api import topics as topic_routes
 from heron.server.api import ux as ux_routes
 from heron.server.api.openapi import openapi_document
 from heron.server.auth import KeyRing
 from heron.server.context import Services, authenticate, services
 from heron.server.enrichment import EnrichmentRunner
+from heron.server.monitor import Monitor
 from heron.server.ingest import routes as ingest_routes
 from heron.server.ingest.offload import start_pool
 from heron.server.ingest.pipeline import IngestPipeline
@@ -124,6 +126,11 @@ def create_app(settings: Settings) -> Starlette:
         enrichment = EnrichmentRunner(store, pipeline) if settings.enrich else None
         if enrichment is not None:
             enrichment.start()
+        monitor = None
+        if settings.monitor_interval > 0:
+            monitor = Monitor(store, interval=settings.monitor_interval, drift_every=settings.drift_every,
+                              embed=enrichment.embed if enrichment is not None else None)  # fmt: skip
+            monitor.start()
         app.state.services = Services(
             settings=settings,
             store=store,
@@ -134,11 +141,14 @@ def create_app(settings: Settings) -> Starlette:
             metrics=metrics,
             pricing=pricing,
             enrichment=enrichment,
+            monitor=monitor,
         )
         metrics.bind(pipeline, app.state.services)
         try:
             yield
         finally:
+            if monitor is not None:
+                monitor.stop()
             if enrichment is not None:
                 enrichment.stop()
             if offload is not None:
@@ -156,6 +166,7 @@ def create_app(settings: Settings) -> Starlette:
         *cost_routes.routes,
         *ux_routes.routes,
         *topic_routes.routes,
+        *drift_routes.routes,
         *metrics_routes,
         *resource_routes,
     ]

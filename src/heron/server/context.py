@@ -16,6 +16,7 @@ from heron.server.auth import KeyRing, Principal, Scope
 from heron.server.enrichment import EnrichmentRunner
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.metrics import Metrics
+from heron.server.monitor import Monitor
 from heron.server.pricing import Pricing
 from heron.server.settings import Settings
 from heron.store.base import Store
@@ -34,6 +35,8 @@ class Services:
     """Per-project price tables; set at start-up."""
     enrichment: EnrichmentRunner | None = None
     """Sentiment, frustration and topic signals after ingest; None when disabled."""
+    monitor: Monitor | None = None
+    """Anomaly and drift monitoring; None when disabled."""
     metrics: Metrics | None = None
     """Prometheus metrics (``/metrics``), fed by the pipeline's hooks."""
     started: float = field(default_factory=time.time)

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,12 @@ def enrich_batch(turns: list[Turn], models: dict[str, dict[str, Any]] | None,
     for project, candidate, how in dropped:
         (worker.dismiss if how == "dismiss" else worker.forget)(project, candidate)
     return worker.run(turns), worker.emerging()
+
+
+def embed_texts(texts: list[str]) -> Any:
+    from heron.enrich.embeddings import embed
+
+    return embed(texts)
 
 
 def fit_topics(texts: list[str]) -> dict[str, Any]:
@@ -191,6 +198,10 @@ class EnrichmentRunner:
                 self._in_flight = None  # re-read from the stored watermark; the helper's result is dropped
                 raise
         return len(turns) + (len(previous.turns) if previous is not None else 0)
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        """Sentence embeddings, computed in the helper process (where the model is loaded)."""
+        return self._call(embed_texts, list(texts))
 
     def apply_feedback(self) -> int:
         """Fold feedback on already-enriched turns into their satisfaction and the rollups."""

@@ -17,6 +17,8 @@ ENVIRONMENT: dict[str, str] = {
     "HERON_DUCKDB_MEMORY": "DuckDB memory limit, e.g. '4GB' (default: DuckDB's own, 80% of RAM).",
     "HERON_OTLP_WORKERS": "Helper processes that decode and map OTLP spans off the server's interpreter lock (default: 1 on a multi-core machine, else 0: decode in threads).",
     "HERON_ENRICH": "'0' turns off enrichment (sentiment, frustration, topics) after ingest (default: 1).",
+    "HERON_MONITOR_INTERVAL": "Seconds between anomaly-detection passes over closed minutes; 0 turns drift and anomaly monitoring off (default: 30).",
+    "HERON_DRIFT_EVERY": "Seconds between stored drift runs (last day vs the week before) per project (default: 3600).",
     "HERON_FSYNC": "'0' turns off fsync of the write-ahead log: faster, loses acknowledged data on power loss (default: 1).",
     "HERON_METRICS_MAX_VALUES": "Distinct values of one label on /metrics (model, app_version, ...) before new ones are reported as '__overflow__' (default: 200).",
     "HERON_METRICS_TOKEN": "If set, GET /metrics requires 'Authorization: Bearer <token>' (default: unset, no key needed, as Prometheus expects).",
@@ -48,6 +50,8 @@ class Settings:
     fsync: bool = True
     otlp_workers: int = 0
     enrich: bool = True
+    monitor_interval: float = 30.0
+    drift_every: float = 3600.0
 
     @classmethod
     def resolve(
@@ -66,5 +70,7 @@ class Settings:
             duckdb_memory=_env("HERON_DUCKDB_MEMORY", "") or None,
             fsync=_env("HERON_FSYNC", "1") != "0",
             enrich=_env("HERON_ENRICH", "1") != "0",
+            monitor_interval=float(_env("HERON_MONITOR_INTERVAL", "30")),
+            drift_every=float(_env("HERON_DRIFT_EVERY", "3600")),
             otlp_workers=_int("HERON_OTLP_WORKERS", 1 if (os.cpu_count() or 1) >= 2 else 0),
         )

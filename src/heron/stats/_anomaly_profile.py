@@ -1,4 +1,4 @@
-"""Seasonal profiles for :mod:`heron.stats.anomaly`: an EW mean and EW mean absolute deviation per time slot.
+"""Seasonal profiles for :mod:`heron.stats.anomaly` (EW mean and mean absolute deviation per slot) and the baseline record.
 
 Arrays are laid out ``(slots, n_series)`` so that one bucket touches two contiguous rows:
 every series is read and updated with a handful of vector operations, however many there are.
@@ -60,17 +60,29 @@ class Profile:
         ready = (w0 >= self.min_history) & (w1 >= self.min_history)
         return mean, mad, ready
 
-    def learn(self, at: Position, y: F64, dev: F64, mask: Bools) -> None:
-        """Move the two slots around ``at`` towards ``y`` (and their spread towards ``dev``) where ``mask``."""
+    def learn(self, at: Position, y: F64, dev: F64, mask: Bools, fitted: Bools | None = None) -> None:
+        """Move the two slots around ``at`` towards ``y`` (their spread towards ``dev``) where ``mask``.
+
+        Where ``fitted``, both slots move by the error of the interpolated prediction (least
+        squares, as in LMS), which removes the kernel's smoothing of peaks; elsewhere (the first
+        pass, with nothing to interpolate yet) each slot moves towards ``y`` itself. ``y`` and
+        ``dev`` must be finite where ``mask``.
+        """
         y = np.where(mask, y, 0.0)
         dev = np.where(mask, dev, 0.0)
+        error = None
+        if fitted is not None and fitted.any():
+            error = y - self.predict(at)[0]
         pairs = ((at.lower, 1.0),) if self.slots == 1 else ((at.lower, 1.0 - at.frac), (at.upper, at.frac))
         for slot, share in pairs:
             if share <= 0.0:
                 continue
             weight = np.where(mask, np.minimum(self.weight[slot] + share, self.memory), self.weight[slot])
             rate = np.where(mask, share / np.maximum(weight, share), 0.0)
-            self.mean[slot] += rate * (y - self.mean[slot])
+            step = y - self.mean[slot]
+            if error is not None and fitted is not None:
+                step = np.where(fitted & mask, error, step)
+            self.mean[slot] += rate * step
             self.mad[slot] += rate * (dev - self.mad[slot])
             self.weight[slot] = weight
 
@@ -84,3 +96,30 @@ class Profile:
         self.mean[:] = 0.0
         self.mad[:] = 0.0
         self.weight[:] = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TierView:
+    """One tier's prediction at one bucket."""
+
+    tier: Profile
+    at: Position
+    mean: F64
+    mad: F64
+    ready: Bools
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """One bucket's prediction for every series (tiers combined, level applied) and what learning needs."""
+
+    expected: F64
+    scale: F64
+    ready: Bools
+    trusted: Bools  # judged by a seasonal tier (or the only tier): robust learning, level, change points
+    chosen: NDArray[np.int8]
+    factor: F64
+    based: F64
+    level: F64
+    unit: F64
+    tiers: list[TierView]

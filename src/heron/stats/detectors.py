@@ -50,7 +50,7 @@ def _finite(x: float) -> float:
 def _unit(x: float) -> float:
     x = float(x)
     if not 0.0 <= x <= 1.0:
-        raise ValueError(f"this detector takes values in [0, 1] (error bits), got {x!r}")
+        raise ValueError(f"this detector takes finite values in [0, 1] (error bits), got {x!r}")
     return x
 
 
@@ -58,10 +58,10 @@ def _as_array(xs: npt.ArrayLike, *, unit: bool = False) -> _Floats:
     x = np.asarray(xs, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"update_many takes a 1-d sequence, got shape {x.shape}")
-    if unit and not ((x >= 0.0) & (x <= 1.0)).all():
-        raise ValueError("this detector takes values in [0, 1] (error bits); the input holds others")
     if not np.isfinite(x).all():
         raise ValueError("drift detectors take finite values; the input holds NaN or inf")
+    if unit and not ((x >= 0.0) & (x <= 1.0)).all():
+        raise ValueError("this detector takes values in [0, 1] (error bits); the input holds others")
     return x
 
 
@@ -97,8 +97,12 @@ def _faded_sums(alpha: float, start: float, u: _Floats) -> _Floats:
         return _running_sums(start, u)
     if alpha == 0.0:
         return u.copy()
-    chunk = max(1, min(u.size, int(40.0 / -math.log(alpha))))
+    chunk = min(u.size, int(40.0 / -math.log(alpha)))
     out = np.empty_like(u)
+    if chunk < 8:  # heavy fading: the loop is as fast and cannot overflow
+        for i, v in enumerate(u.tolist()):
+            start = out[i] = alpha * start + v
+        return out
     for lo in range(0, u.size, chunk):
         part = u[lo : lo + chunk]
         powers = alpha ** np.arange(1, part.size + 1, dtype=np.float64)
@@ -519,7 +523,7 @@ class ADWIN(_Detector):
     def _has_cut(self) -> bool:
         width, floor = self._width, self.min_window_length
         delta_prime = math.log(2.0 * math.log(width) / self.delta)
-        spread = self._variance / width
+        spread = max(self._variance / width, 0.0)  # rounding can leave -1e-17 after drops
         n0, n1, u0, u1 = 0, width, 0.0, self._total
         sqrt = math.sqrt
         for level in range(len(self._totals) - 1, -1, -1):

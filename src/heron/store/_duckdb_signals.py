@@ -216,7 +216,7 @@ class DuckDBSignals:
         ).fetchall()
         texts: dict[str, None] = {}
         for (input_json,) in rows:
-            text = _user_text(input_json)
+            text = user_text(input_json)
             if text.strip():
                 texts[text] = None
             if len(texts) >= limit:
@@ -286,5 +286,5 @@ def _messages(input_json: Any) -> list[dict[str, Any]]:
         return []
 
 
-def _user_text(input_json: Any) -> str:
+def user_text(input_json: Any) -> str:
     return split_messages(_messages(input_json))[0]

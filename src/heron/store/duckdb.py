@@ -23,6 +23,7 @@ from heron.stats import sketch
 from heron.pricing import PriceOverride, PriceTable
 from heron.store import _duckdb_pricing as _pricing
 from heron.store._duckdb_resources import DuckDBResourceReads
+from heron.store._duckdb_monitoring import DuckDBMonitoring
 from heron.store._duckdb_signals import DuckDBSignals
 from heron.store._duckdb_ux_reads import DuckDBUxReads
 from heron.store._duckdb_users import DuckDBUserReads
@@ -146,7 +147,7 @@ _FOLD = [
 ]
 
 
-class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserReads):
+class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserReads, DuckDBMonitoring):
     """:class:`heron.store.base.Store` over an embedded DuckDB file."""
 
     def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = None, threads: int | None = None) -> None:

@@ -10,7 +10,7 @@ default rule switches to Jensen–Shannon above 1,000 rows a side.
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
+import scipy.stats  # type: ignore[import-untyped, unused-ignore]  # no stubs in the venv
 from numpy.typing import NDArray
 
 from heron.stats.drift.registry import DriftTest, Measured, register

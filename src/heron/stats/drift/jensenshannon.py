@@ -9,7 +9,7 @@ as in Evidently. Numeric columns are binned on the reference's quantiles.
 from __future__ import annotations
 
 import numpy as np
-import scipy.spatial.distance
+import scipy.spatial.distance  # type: ignore[import-untyped, unused-ignore]  # no stubs in the venv
 from numpy.typing import NDArray
 
 from heron.stats.drift._bins import binned

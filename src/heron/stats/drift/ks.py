@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.stats
+import scipy.stats  # type: ignore[import-untyped, unused-ignore]  # no stubs in the venv
 from numpy.typing import NDArray
 
 from heron.stats.drift.registry import DriftTest, Measured, register

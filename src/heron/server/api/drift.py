@@ -1,0 +1,108 @@
+"""Drift and anomaly endpoints (read key).
+
+``GET /v1/drift?current=1d&reference=7d-ago`` compares two slices of traffic:
+``current`` is a duration ending now (or ``current_start``/``current_end``);
+``reference`` is ``7d-ago`` (the same length, that long before), a duration
+(``7d``: that long, right before the current window), or
+``reference_start``/``reference_end``. ``current_<dim>=v2`` and
+``reference_<dim>=v1`` narrow either side to one value of a dimension, which
+compares versions: ``?reference_prompt_version=v1&current_prompt_version=v2``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from anyio import to_thread
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from heron.analytics.drift import Window, drift_report, report_dict
+from heron.errors import HeronError, ValidationError
+from heron.server.api import params
+from heron.server.context import authenticate, services
+from heron.server.responses import error_response, json_response
+from heron.store.base import ROLLUP_DIMENSIONS
+
+_AGO = re.compile(r"^(.+)-ago$")
+
+
+def windows(query: QueryParams, now: float) -> tuple[Window, Window]:
+    """(reference, current) from the query; see the module docstring."""
+    if "current_start" in query:
+        cur_start = params.timestamp(query["current_start"], "current_start")
+        cur_end = params.timestamp(query["current_end"], "current_end") if "current_end" in query else now
+    else:
+        cur_end, cur_start = now, now - params.duration(query.get("current", "1d"), "current")
+    if cur_end <= cur_start:
+        raise ValidationError("current_end", "must be after current_start")
+    span = cur_end - cur_start
+    if "reference_start" in query:
+        ref_start = params.timestamp(query["reference_start"], "reference_start")
+        ref_end = params.timestamp(query["reference_end"], "reference_end") if "reference_end" in query else cur_start
+    else:
+        spec = query.get("reference", "7d")
+        ago = _AGO.match(spec)
+        if ago:
+            back = params.duration(ago.group(1), "reference")
+            ref_start, ref_end = cur_start - back, cur_end - back
+        else:
+            ref_end = cur_start
+            ref_start = ref_end - params.duration(spec, "reference")
+    if ref_end <= ref_start:
+        raise ValidationError("reference_end", "must be after reference_start")
+    return Window(ref_start, ref_end, _filters(query, "reference")), Window(cur_start, cur_end, _filters(query, "current"))
+
+
+def _filters(query: QueryParams, side: str) -> dict[str, str]:
+    return {dim: query[f"{side}_{dim}"] for dim in ROLLUP_DIMENSIONS if f"{side}_{dim}" in query}
+
+
+async def drift(request: Request) -> Response:
+    try:
+        project = authenticate(request, "read").project
+        reference, current = windows(request.query_params, time.time())
+        svc = services(request)
+        embed = svc.enrichment.embed if svc.enrichment is not None and request.query_params.get("embeddings", "1") != "0" else None
+        report = await to_thread.run_sync(lambda: drift_report(svc.store, project, reference, current, embed=embed))
+    except HeronError as exc:
+        return error_response(exc)
+    return json_response({"reference": _window(reference), "current": _window(current), **report_dict(report)})
+
+
+def _window(window: Window) -> dict[str, Any]:
+    return {"start": window.start, "end": window.end, "filters": dict(window.filters)}
+
+
+async def drift_series(request: Request) -> Response:
+    try:
+        project = authenticate(request, "read").project
+        start, end = params.time_range(request.query_params, default_since=7 * 86400.0)
+        start, end = start or time.time() - 7 * 86400.0, end or time.time()
+        feature = request.query_params.get("feature") or None
+        rows = await to_thread.run_sync(lambda: services(request).store.drift_results(project, start, end, feature=feature))  # type: ignore[attr-defined]
+    except HeronError as exc:
+        return error_response(exc)
+    return json_response({"start": start, "end": end, "results": rows})
+
+
+async def anomalies(request: Request) -> Response:
+    try:
+        project = authenticate(request, "read").project
+        start, end = params.time_range(request.query_params, default_since=86400.0)
+        start, end = start or time.time() - 86400.0, end or time.time()
+        rows = await to_thread.run_sync(lambda: services(request).store.anomalies(project, start, end))  # type: ignore[attr-defined]
+    except HeronError as exc:
+        return error_response(exc)
+    return json_response({"start": start, "end": end, "anomalies": rows})
+
+
+routes = [
+    Route("/v1/drift", drift, methods=["GET"]),
+    Route("/v1/drift/series", drift_series, methods=["GET"]),
+    Route("/v1/anomalies", anomalies, methods=["GET"]),
+]

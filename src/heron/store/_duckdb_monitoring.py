@@ -1,0 +1,211 @@
+"""What drift and anomaly detection read and write in DuckDB.
+
+Drift compares samples of two windows (a reservoir sample per window, so a
+month of traffic costs what 100,000 rows cost); anomaly detection reads the
+per-minute figures of just-closed minutes (a range the table's min/max index
+narrows to a few row groups) and keeps its detector state here across restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from heron.store import _duckdb_sql as sql
+from heron.store.base import ROLLUP_DIMENSIONS
+
+NUMERIC_FEATURES: dict[str, str] = {
+    "latency_ms": "i.latency_ms",
+    "ttft_ms": "i.ttft_ms",
+    "input_tokens": "i.input_tokens::DOUBLE",
+    "output_tokens": "i.output_tokens::DOUBLE",
+    "cost_usd": "i.cost_usd",
+    "prompt_chars": "length(i.input)::DOUBLE",
+    "response_chars": "length(i.output)::DOUBLE",
+    "sentiment": "s.sentiment",
+    "frustration": "s.frustration",
+}
+"""Numeric features drift is tested on: name -> SQL over interactions ``i`` and their signals ``s``."""
+CATEGORICAL_FEATURES: dict[str, str] = {
+    "model": "i.model",
+    "finish_reason": "coalesce(i.finish_reason, '(none)')",
+    "status": "i.status",
+    "language": "s.language",
+    "topic_id": "s.topic_id::VARCHAR",
+}
+MINUTE_METRICS = ("count", "error_rate", "latency_p95", "cost_usd", "output_tokens")
+UX_MINUTE_METRICS = ("frustration_rate", "sentiment_avg")
+
+
+def _ts(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+
+
+def _where(filters: Mapping[str, str] | None) -> tuple[str, list[Any]]:
+    from heron.errors import ValidationError
+
+    clauses, params = [], []
+    for dim, value in (filters or {}).items():
+        if dim not in ROLLUP_DIMENSIONS:
+            raise ValidationError(dim, f"cannot filter drift by {dim!r}; valid: {', '.join(ROLLUP_DIMENSIONS)}")
+        clauses.append(f"i.{dim} = ?")
+        params.append(value)
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+class DuckDBMonitoring:
+    """Mixin for DuckDBStore: needs ``_cursor()``, ``_con`` and ``_write_lock``."""
+
+    _con: duckdb.DuckDBPyConnection
+    _write_lock: Any
+    _transaction: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+    """Provided by DuckDBSignals."""
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:  # provided by DuckDBStore
+        raise NotImplementedError
+
+    # -- drift --------------------------------------------------------------------
+
+    def drift_sample(self, project: str, start: float, end: float, *, filters: Mapping[str, str] | None = None,
+                     limit: int = 100_000, seed: int = 0) -> dict[str, np.ndarray]:
+        """Every drift feature of up to ``limit`` interactions drawn at random from the window (NaN/None where unknown)."""
+        extra, params = _where(filters)
+        columns = {**NUMERIC_FEATURES, **CATEGORICAL_FEATURES}
+        select = ", ".join(f'{expr} AS "{name}"' for name, expr in columns.items())
+        table = self._cursor().sql(
+            f"""
+            WITH i AS (
+                SELECT * FROM (SELECT * FROM interactions i WHERE i.project = ? AND i.start_time >= ? AND i.start_time < ? {extra})
+                USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})
+            )
+            SELECT {select} FROM i LEFT JOIN interaction_signals s
+              ON s.project = i.project AND s.interaction_id = i.id
+             AND s.start_time >= ? AND s.start_time < ?
+            """,
+            params=[project, _ts(start), _ts(end), *params, _ts(start), _ts(end)],
+        ).to_arrow_table()
+        out: dict[str, np.ndarray] = {}
+        for name in NUMERIC_FEATURES:
+            out[name] = table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+        for name in CATEGORICAL_FEATURES:
+            out[name] = np.asarray(table.column(name).to_pylist(), dtype=object)
+        return out
+
+    def drift_texts(self, project: str, start: float, end: float, *, filters: Mapping[str, str] | None = None,
+                    limit: int = 2_000, seed: int = 0) -> list[str]:
+        """The newest user message of up to ``limit`` random interactions of the window (for embedding drift)."""
+        from heron.store._duckdb_signals import user_text
+
+        extra, params = _where(filters)
+        rows = self._cursor().execute(
+            f"SELECT input FROM (SELECT i.input FROM interactions i WHERE i.project = ? AND i.start_time >= ? AND i.start_time < ?"
+            f" {extra}) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})",
+            [project, _ts(start), _ts(end), *params],
+        ).fetchall()
+        return [text for text in (user_text(r[0]) for r in rows) if text.strip()]
+
+    def write_drift(self, project: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        names = ("computed_at", "reference_start", "reference_end", "current_start", "current_end", "feature", "kind",
+                 "test", "statistic", "p_value", "threshold", "score", "drifted", "n_reference", "n_current")  # fmt: skip
+        values = [[project, *(_ts(r[n]) if n.endswith(("_at", "_start", "_end")) else r[n] for n in names)] for r in rows]
+        with self._transaction() as con:
+            con.executemany(f"INSERT INTO drift_results (project, {', '.join(names)}) VALUES ({', '.join('?' * (len(names) + 1))})", values)
+
+    def drift_results(self, project: str, start: float, end: float, *, feature: str | None = None) -> list[dict[str, Any]]:
+        """Stored drift results computed in the window, oldest first (a time series per feature and test)."""
+        rows = sql.fetch_dicts(
+            self._cursor().execute(
+                "SELECT * EXCLUDE (project) FROM drift_results WHERE project = ? AND computed_at >= ? AND computed_at < ?"
+                + (" AND feature = ?" if feature else "") + " ORDER BY computed_at, feature, test",
+                [project, _ts(start), _ts(end), *([feature] if feature else [])],
+            )
+        )
+        return [_epochs(row) for row in rows]
+
+    # -- anomalies -----------------------------------------------------------------
+
+    def minute_metrics(self, project: str, start: float, end: float, *, max_models: int = 20) -> list[dict[str, Any]]:
+        """Per minute of [start, end): each MINUTE_METRICS figure for the project total and its busiest models,
+        and each UX_MINUTE_METRICS figure for the total and per topic. Rows: t (epoch s), dim, value, metric, x."""
+        lo, hi = _ts(start), _ts(end)
+        cur = self._cursor()
+        ops = cur.execute(
+            f"""
+            WITH r AS (SELECT * FROM interactions WHERE project = ? AND start_time >= ? AND start_time < ?),
+            top AS (SELECT model FROM r GROUP BY model ORDER BY count(*) DESC LIMIT {int(max_models)}),
+            g AS (
+                SELECT date_trunc('minute', start_time) AS t, '' AS dim, '' AS value, * EXCLUDE (start_time) FROM r
+                UNION ALL
+                SELECT date_trunc('minute', start_time), 'model', model, * EXCLUDE (start_time) FROM r WHERE model IN (SELECT model FROM top)
+            )
+            SELECT epoch(t) AS t, dim, value, count(*)::DOUBLE AS count, avg((status = 'error')::INT) AS error_rate,
+                   quantile_cont(latency_ms, 0.95) AS latency_p95, coalesce(sum(cost_usd), 0) AS cost_usd,
+                   coalesce(sum(output_tokens), 0)::DOUBLE AS output_tokens
+            FROM g GROUP BY ALL
+            """,
+            [project, lo, hi],
+        ).fetchall()
+        ux = cur.execute(
+            """
+            WITH r AS (SELECT * FROM interaction_signals WHERE project = ? AND start_time >= ? AND start_time < ?),
+            g AS (
+                SELECT date_trunc('minute', start_time) AS t, '' AS dim, '' AS value, frustration, sentiment FROM r
+                UNION ALL
+                SELECT date_trunc('minute', start_time), 'topic_id', topic_id::VARCHAR, frustration, sentiment FROM r
+                WHERE topic_id IS NOT NULL
+            )
+            SELECT epoch(t) AS t, dim, value, avg((frustration >= 0.5)::INT) AS frustration_rate, avg(sentiment) AS sentiment_avg
+            FROM g GROUP BY ALL
+            """,
+            [project, lo, hi],
+        ).fetchall()
+        out: list[dict[str, Any]] = []
+        for t, dim, value, *figures in ops:
+            out.extend({"t": float(t), "dim": dim, "value": value, "metric": m, "x": x} for m, x in zip(MINUTE_METRICS, figures, strict=True))
+        for t, dim, value, *figures in ux:
+            out.extend({"t": float(t), "dim": dim, "value": value, "metric": m, "x": x} for m, x in zip(UX_MINUTE_METRICS, figures, strict=True))
+        return out
+
+    def write_anomalies(self, project: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        names = ("t", "bucket_s", "metric", "dim", "value", "observed", "expected", "low", "high", "score", "kind", "detected_at")
+        values = [[project, *(_ts(r[n]) if n in ("t", "detected_at") else r[n] for n in names)] for r in rows]
+        with self._transaction() as con:
+            con.executemany(f"INSERT INTO anomalies (project, {', '.join(names)}) VALUES ({', '.join('?' * (len(names) + 1))})", values)
+
+    def anomalies(self, project: str, start: float, end: float, *, limit: int = 500) -> list[dict[str, Any]]:
+        """Anomalies of buckets in the window, newest first."""
+        rows = sql.fetch_dicts(
+            self._cursor().execute(
+                "SELECT * EXCLUDE (project) FROM anomalies WHERE project = ? AND t >= ? AND t < ? ORDER BY t DESC, score DESC LIMIT ?",
+                [project, _ts(start), _ts(end), limit],
+            )
+        )
+        return [_epochs(row) for row in rows]
+
+    def save_state(self, name: str, state: bytes) -> None:
+        with self._transaction() as con:
+            con.execute("INSERT OR REPLACE INTO monitor_state VALUES (?, ?, now()::TIMESTAMP)", [name, state])
+
+    def load_state(self, name: str) -> bytes | None:
+        rows = self._cursor().execute("SELECT state FROM monitor_state WHERE name = ?", [name]).fetchall()
+        return bytes(rows[0][0]) if rows else None
+
+    def projects(self) -> list[str]:
+        """Projects with stored interactions."""
+        return [r[0] for r in self._cursor().execute("SELECT DISTINCT project FROM rollup_hour WHERE dim = ''").fetchall()]
+
+
+def _epochs(row: dict[str, Any]) -> dict[str, Any]:
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            row[key] = value.replace(tzinfo=timezone.utc).timestamp()
+    return row
