@@ -12,6 +12,8 @@ warmed up on its last week of minutes.
 Drift: every ``drift_every`` seconds, the last day is compared with the week
 before it (heron.analytics.drift) and every feature's result is stored,
 building a time series per feature.
+
+Concept drift: see :mod:`heron.server.concept`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import msgspec
 import numpy as np
 
 from heron.analytics.drift import Window, drift_report
+from heron.server import concept
 from heron.stats.anomaly import AnomalyDetector
 from heron.store.base import Store
 
@@ -118,8 +121,10 @@ class Monitor:
         now = self.clock()
         for project in self.store.projects():  # type: ignore[attr-defined]
             self.anomalies(project, now)
+            self.stats.anomalies += len(concept.watch(self.store, project, now))
             if now >= self._next_drift.get(project, 0.0):
                 self.drift(project, now)
+                concept.segments(self.store, project, now)
                 self._next_drift[project] = now + self.drift_every
 
     # -- anomalies -----------------------------------------------------------------
@@ -191,6 +196,8 @@ class Monitor:
         self.store.write_drift(project, rows)  # type: ignore[attr-defined]
         self.stats.drift_runs += 1
         return rows
+
+
 
 
 def _finite(value: float | None) -> float | None:

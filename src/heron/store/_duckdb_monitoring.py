@@ -173,6 +173,17 @@ class DuckDBMonitoring:
             out.extend({"t": float(t), "dim": dim, "value": value, "metric": m, "x": x} for m, x in zip(UX_MINUTE_METRICS, figures, strict=True))
         return out
 
+    def outcome_rows(self, project: str, start: float, end: float) -> dict[str, np.ndarray]:
+        """Enriched turns of [start, end) in time order: satisfaction, frustrated (0/1) and their segments."""
+        table = self._cursor().sql(
+            "SELECT epoch(start_time) AS t, coalesce(model, '') AS model, coalesce(prompt_version, '') AS prompt_version,"
+            " coalesce(topic_id::VARCHAR, '') AS topic_id, satisfaction, (frustration >= 0.5)::DOUBLE AS frustrated"
+            " FROM interaction_signals WHERE project = ? AND start_time >= ? AND start_time < ? AND counted"
+            " ORDER BY start_time, interaction_id",
+            params=[project, _ts(start), _ts(end)],
+        ).to_arrow_table()
+        return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
     def write_anomalies(self, project: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return

@@ -1,0 +1,96 @@
+"""Concept drift: the same kind of traffic getting worse outcomes.
+
+Turns' outcomes (satisfaction, frustrated) stream, once their session has
+settled (an hour: later turns can no longer revise them), through one ADWIN
+detector per outcome and segment (total, model, prompt version, topic); a
+change for the worse is stored as an anomaly of kind ``concept``. With each
+drift run, segments whose outcome degraded while their share of traffic held
+(heron.stats.segments) are stored as drift rows: feature
+``concept:<dim>=<value>:<outcome>``, test ``segment``. Accuracy, precision and
+recall join the outcomes once labels arrive.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from typing import Any
+
+import numpy as np
+
+from heron.stats.detectors import ADWIN
+from heron.stats.segments import compare_segments
+from heron.store.base import Store
+
+DAY = 86400.0
+
+OUTCOMES = {"satisfaction": True, "frustrated": False}
+"""Outcome streams, and whether higher is better."""
+SEGMENT_DIMS = ("model", "prompt_version", "topic_id")
+SETTLE = 3600.0
+"""A turn's satisfaction is final once its session could no longer continue (the session gap)."""
+
+
+def watch(store: Store, project: str, now: float) -> list[dict[str, Any]]:
+    """Stream settled turns' outcomes through one ADWIN per (outcome, segment); store changes for the worse."""
+    name = f"concept:{project}"
+    saved = store.load_state(name)  # type: ignore[attr-defined]
+    state: dict[str, Any] = pickle.loads(saved) if saved else {"last": now - 8 * DAY, "detectors": {}}
+    until = now - SETTLE
+    if until <= state["last"]:
+        return []
+    rows = store.outcome_rows(project, state["last"], until)  # type: ignore[attr-defined]
+    found: list[dict[str, Any]] = []
+    detectors: dict[tuple[str, str, str], ADWIN] = state["detectors"]
+    for outcome, better_high in OUTCOMES.items():
+        values = rows[outcome].astype(np.float64)
+        segments = [("", "", np.ones(len(values), dtype=bool))]
+        for dim in SEGMENT_DIMS:
+            column = rows[dim]
+            segments += [(dim, str(v), column == v) for v in np.unique(column) if v != ""]
+        for dim, value, mask in segments:
+            picked = values[mask & np.isfinite(values)]
+            if not len(picked):
+                continue
+            detector = detectors.setdefault((outcome, dim, value), ADWIN())
+            times = rows["t"][mask & np.isfinite(values)]
+            for when, x in zip(times.tolist(), picked.tolist(), strict=True):
+                before = detector.get()  # the level the new value is judged against
+                detector.update(x)
+                if detector.drift_detected and (detector.get() < before) == better_high:
+                    found.append({"t": when, "bucket_s": 0, "metric": outcome, "dim": dim, "value": value,
+                                  "observed": detector.get(), "expected": before, "low": None, "high": None,
+                                  "score": abs(detector.get() - before), "kind": "concept", "detected_at": now})  # fmt: skip
+    state["last"] = until
+    store.write_anomalies(project, found)  # type: ignore[attr-defined]
+    store.save_state(name, pickle.dumps(state))  # type: ignore[attr-defined]
+    return found
+
+
+def segments(store: Store, project: str, now: float) -> list[dict[str, Any]]:
+    """Segments whose outcome got worse while their share of traffic held: the last day vs the week before."""
+    reference, current = (now - 8 * DAY, now - DAY), (now - DAY, now)
+    rows: list[dict[str, Any]] = []
+    for dim in SEGMENT_DIMS:
+        ref = store.ux_summary(project, *reference, group_by=dim)  # type: ignore[attr-defined]
+        cur = store.ux_summary(project, *current, group_by=dim)  # type: ignore[attr-defined]
+        for outcome, column, better_high in (("satisfaction", "satisfaction_avg", True), ("frustrated", "frustration_rate", False)):
+            shifts = compare_segments(_rates(ref, column), _rates(cur, column), higher_is_better=better_high)
+            for shift in shifts:
+                rows.append({"computed_at": now, "reference_start": reference[0], "reference_end": reference[1],
+                             "current_start": current[0], "current_end": current[1],
+                             "feature": f"concept:{dim}={shift.segment}:{outcome}", "kind": shift.kind, "test": "segment",
+                             "statistic": _finite(shift.outcome_cur - shift.outcome_ref), "p_value": _finite(shift.p_value),
+                             "threshold": 0.01, "score": _finite(1.0 - shift.p_value) if shift.p_value == shift.p_value else None,
+                             "drifted": shift.kind in ("concept", "both"), "n_reference": 0, "n_current": 0})  # fmt: skip
+    store.write_drift(project, rows)  # type: ignore[attr-defined]
+    return rows
+
+
+def _rates(rows: list[dict[str, Any]], column: str) -> dict[str, tuple[float, float]]:
+    return {str(r["group"]): (float(r["interactions"]), float(r[column])) for r in rows
+            if r["group"] is not None and r[column] is not None}  # fmt: skip
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
