@@ -18,6 +18,7 @@ BENCHMARKS = [
     ["bench.bench_metrics"],
     ["bench.eval_topics"],
     ["bench.bench_drift"],
+    ["bench.bench_anomaly"],
 ]
 
 TARGETS = {
@@ -37,6 +38,7 @@ TARGETS = {
     "ux_users_query_p95_ms_10m": "< 200",
     "drift_1m_s": "< 1",
     "drift_embed_10k_s": "< 2",
+    "anomaly_10k_series_s": "< 1",
 }
 
 
@@ -89,6 +91,8 @@ def render() -> str:
         "  test chosen by the default rule; Evidently 0.7.23's DataDriftPreset on the same data in the same run",
         "  (its own venv) is in Details, with the columns each flagged. `drift_embed_10k_s`: MMD with a",
         "  500-permutation test, 10k vs 10k × 256 dims (bench/bench_drift.py, docs/drift.md).",
+        "- `anomaly_10k_series_s`: one closed bucket for 10,000 series through the anomaly detector, median",
+        "  after an 8-day warm-up (bench/bench_anomaly.py; detection quality: bench/eval_anomaly.py, docs/anomalies.md).",
         "- `metrics_scrape_ms`: median time of one `GET /metrics` through HTTP, read to the last byte, from",
         "  a real server whose metrics hold 5,000 interaction label sets (100 models × 10 app versions ×",
         "  5 statuses; histograms by model and status), with every series changed since the previous",

@@ -39,7 +39,8 @@ log = logging.getLogger("heron.server.monitor")
 DIRECTIONS = {"count": 0, "error_rate": 1, "latency_p95": 1, "cost_usd": 1, "output_tokens": 0,
               "frustration_rate": 1, "sentiment_avg": -1}  # fmt: skip
 """Which way is bad per metric: +1 only high, -1 only low, 0 both (volume drops and surges both matter)."""
-RATES = {"error_rate", "frustration_rate", "sentiment_avg"}
+MIN_SCALE = {"error_rate": 0.01, "frustration_rate": 0.01, "sentiment_avg": 0.02}
+"""Floors on a rate's normal spread: a minute of a few requests makes rates jumpy (one point, or 0.02 of sentiment)."""
 BUCKET = 60.0
 GRACE = 120.0
 """A minute is evaluated this long after it ends, so batched SDK traffic has arrived."""
@@ -60,9 +61,8 @@ class _Project:
         if not new:
             return
         directions = [DIRECTIONS[k[0]] for k in new]
-        rates = [k[0] in RATES for k in new]
-        span = self.detector.add_series(len(new), directions=directions, additive=rates,
-                                        min_scale=[0.02 if r else 0.0 for r in rates])  # fmt: skip
+        span = self.detector.add_series(len(new), directions=directions, additive=[k[0] == "sentiment_avg" for k in new],
+                                        min_scale=[MIN_SCALE.get(k[0], 0.0) for k in new])  # fmt: skip
         for key, column in zip(new, span, strict=True):
             self.index[key] = column
             self.keys.append(key)
