@@ -1,6 +1,6 @@
 """Concept drift: the same kind of traffic getting worse outcomes.
 
-Turns' outcomes (satisfaction, frustrated) stream, once their session has
+Turns' outcomes (satisfaction, frustrated, thumbs up where given) stream, once their session has
 settled (an hour: later turns can no longer revise them), through one ADWIN
 detector per outcome and segment (total, model, prompt version, topic); a
 change for the worse is stored as an anomaly of kind ``concept``. With each
@@ -24,7 +24,7 @@ from heron.store.base import Store
 
 DAY = 86400.0
 
-OUTCOMES = {"satisfaction": True, "frustrated": False}
+OUTCOMES = {"satisfaction": True, "frustrated": False, "thumbs_up": True}
 """Outcome streams, and whether higher is better."""
 SEGMENT_DIMS = ("model", "prompt_version", "topic_id")
 SETTLE = 3600.0

@@ -1,8 +1,8 @@
 """Watching every project's metric streams: anomalies as minutes close, drift every hour.
 
 Anomalies: each closed minute (after a grace period for late batches), the
-store's per-minute figures -- volume, error rate, latency p95, cost, output
-tokens per model and in total; frustration rate and sentiment in total and per
+store's per-minute figures -- volume, error rate, latency p50 and p95, TTFT p95,
+cost, output tokens in total, per model and per prompt version; frustration rate and sentiment in total and per
 topic -- become one column each in the project's
 :class:`heron.stats.anomaly.AnomalyDetector` (new series are added as they
 appear). Only the new minutes are read; the detector's state is saved, so a
@@ -36,7 +36,7 @@ from heron.store.base import Store
 
 log = logging.getLogger("heron.server.monitor")
 
-DIRECTIONS = {"count": 0, "error_rate": 1, "latency_p95": 1, "cost_usd": 1, "output_tokens": 0,
+DIRECTIONS = {"count": 0, "error_rate": 1, "latency_p50": 1, "latency_p95": 1, "ttft_p95": 1, "cost_usd": 1, "output_tokens": 0,
               "frustration_rate": 1, "sentiment_avg": -1}  # fmt: skip
 """Which way is bad per metric: +1 only high, -1 only low, 0 both (volume drops and surges both matter)."""
 MIN_SCALE = {"error_rate": 0.01, "frustration_rate": 0.01, "sentiment_avg": 0.02}

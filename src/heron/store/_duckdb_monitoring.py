@@ -38,7 +38,7 @@ CATEGORICAL_FEATURES: dict[str, str] = {
     "language": "s.language",
     "topic_id": "s.topic_id::VARCHAR",
 }
-MINUTE_METRICS = ("count", "error_rate", "latency_p95", "cost_usd", "output_tokens")
+MINUTE_METRICS = ("count", "error_rate", "latency_p50", "latency_p95", "ttft_p95", "cost_usd", "output_tokens")
 UX_MINUTE_METRICS = ("frustration_rate", "sentiment_avg")
 
 
@@ -132,7 +132,7 @@ class DuckDBMonitoring:
     # -- anomalies -----------------------------------------------------------------
 
     def minute_metrics(self, project: str, start: float, end: float, *, max_models: int = 20) -> list[dict[str, Any]]:
-        """Per minute of [start, end): each MINUTE_METRICS figure for the project total and its busiest models,
+        """Per minute of [start, end): each MINUTE_METRICS figure for the project total, its busiest models and prompt versions,
         and each UX_MINUTE_METRICS figure for the total and per topic. Rows: t (epoch s), dim, value, metric, x."""
         lo, hi = _ts(start), _ts(end)
         cur = self._cursor()
@@ -140,13 +140,19 @@ class DuckDBMonitoring:
             f"""
             WITH r AS (SELECT * FROM interactions WHERE project = ? AND start_time >= ? AND start_time < ?),
             top AS (SELECT model FROM r GROUP BY model ORDER BY count(*) DESC LIMIT {int(max_models)}),
+            versions AS (SELECT prompt_version FROM r WHERE prompt_version IS NOT NULL GROUP BY ALL
+                         ORDER BY count(*) DESC LIMIT {int(max_models)}),
             g AS (
                 SELECT date_trunc('minute', start_time) AS t, '' AS dim, '' AS value, * EXCLUDE (start_time) FROM r
                 UNION ALL
                 SELECT date_trunc('minute', start_time), 'model', model, * EXCLUDE (start_time) FROM r WHERE model IN (SELECT model FROM top)
+                UNION ALL
+                SELECT date_trunc('minute', start_time), 'prompt_version', prompt_version, * EXCLUDE (start_time) FROM r
+                WHERE prompt_version IN (SELECT prompt_version FROM versions)
             )
             SELECT epoch(t) AS t, dim, value, count(*)::DOUBLE AS count, avg((status = 'error')::INT) AS error_rate,
-                   quantile_cont(latency_ms, 0.95) AS latency_p95, coalesce(sum(cost_usd), 0) AS cost_usd,
+                   quantile_cont(latency_ms, 0.5) AS latency_p50, quantile_cont(latency_ms, 0.95) AS latency_p95,
+                   quantile_cont(ttft_ms, 0.95) AS ttft_p95, coalesce(sum(cost_usd), 0) AS cost_usd,
                    coalesce(sum(output_tokens), 0)::DOUBLE AS output_tokens
             FROM g GROUP BY ALL
             """,
@@ -174,10 +180,11 @@ class DuckDBMonitoring:
         return out
 
     def outcome_rows(self, project: str, start: float, end: float) -> dict[str, np.ndarray]:
-        """Enriched turns of [start, end) in time order: satisfaction, frustrated (0/1) and their segments."""
+        """Enriched turns of [start, end) in time order: satisfaction, frustrated (0/1), thumbs up (1/0/NaN), segments."""
         table = self._cursor().sql(
             "SELECT epoch(start_time) AS t, coalesce(model, '') AS model, coalesce(prompt_version, '') AS prompt_version,"
-            " coalesce(topic_id::VARCHAR, '') AS topic_id, satisfaction, (frustration >= 0.5)::DOUBLE AS frustrated"
+            " coalesce(topic_id::VARCHAR, '') AS topic_id, satisfaction, (frustration >= 0.5)::DOUBLE AS frustrated,"
+            " CASE thumbs WHEN 'up' THEN 1.0 WHEN 'down' THEN 0.0 END AS thumbs_up"
             " FROM interaction_signals WHERE project = ? AND start_time >= ? AND start_time < ? AND counted"
             " ORDER BY start_time, interaction_id",
             params=[project, _ts(start), _ts(end)],
