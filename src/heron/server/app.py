@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -86,6 +87,7 @@ async def status(request: Request) -> Response:
                 "topic_models": len(svc.enrichment.topics.versions()),
                 "topics_backfilled": svc.enrichment.stats.topics_backfilled,
             },
+            "monitor": None if svc.monitor is None else dataclasses.asdict(svc.monitor.stats),
             "uptime_s": round(time.time() - svc.started, 3),
         }
     )
