@@ -155,10 +155,10 @@ class Monitor:
             minutes.setdefault(row["t"], []).append(row)
         found: list[dict[str, Any]] = []
         live = state.last is not None  # warm-up minutes teach the baseline; their anomalies are history, not news
+        counts = [i for k, i in state.index.items() if k[0] in ("count", "cost_usd", "output_tokens")]
         t = since
         while t < until:
             values = np.full(state.detector.n_series, np.nan)
-            counts = [i for k, i in state.index.items() if k[0] in ("count", "cost_usd", "output_tokens")]
             values[counts] = 0.0  # no traffic in a minute is a zero, not a gap
             for row in minutes.get(t, ()):
                 if row["x"] is not None:
