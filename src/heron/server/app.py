@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from heron.server.api import costs as cost_routes
@@ -22,6 +22,7 @@ from heron.server.api import topics as topic_routes
 from heron.server.api import ux as ux_routes
 from heron.server.api.openapi import openapi_document
 from heron.server.auth import KeyRing
+from heron.server.dashboard import routes as dashboard_routes
 from heron.server.context import Services, authenticate, services
 from heron.server.enrichment import EnrichmentRunner
 from heron.server.monitor import Monitor
@@ -97,14 +98,6 @@ async def openapi(request: Request) -> Response:
     return json_response(openapi_document())
 
 
-async def home(request: Request) -> Response:
-    return HTMLResponse(
-        "<!doctype html><title>Heron</title><h1>Heron</h1>"
-        "<p>LLM monitoring server. API: <a href='/openapi.json'>/openapi.json</a>, "
-        "health: <a href='/healthz'>/healthz</a>.</p>"
-    )
-
-
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app; its lifespan opens the store, replays the log and starts the writer."""
     metrics = Metrics()
@@ -159,7 +152,7 @@ def create_app(settings: Settings) -> Starlette:
             store.close()
 
     routes = [
-        Route("/", home),
+        *dashboard_routes.routes,
         Route("/healthz", healthz),
         Route("/v1/status", status),
         Route("/openapi.json", openapi),
