@@ -35,7 +35,12 @@ def watch(store: Store, project: str, now: float) -> list[dict[str, Any]]:
     """Stream settled turns' outcomes through one ADWIN per (outcome, segment); store changes for the worse."""
     name = f"concept:{project}"
     saved = store.load_state(name)  # type: ignore[attr-defined]
-    state: dict[str, Any] = pickle.loads(saved) if saved else {"last": now - 8 * DAY, "detectors": {}}
+    state: dict[str, Any] = {"last": now - 8 * DAY, "detectors": {}}
+    if saved:
+        try:
+            state = pickle.loads(saved)
+        except Exception:  # state from an older Heron's detectors: start afresh rather than stop watching
+            pass
     until = now - SETTLE
     if until <= state["last"]:
         return []
