@@ -133,7 +133,12 @@ class Monitor:
         found = self._projects.get(project)
         if found is None:
             saved = self.store.load_state(f"anomaly:{project}")  # type: ignore[attr-defined]
-            found = _Project.from_bytes(saved) if saved else _Project(AnomalyDetector(0, bucket_seconds=BUCKET))
+            found = _Project(AnomalyDetector(0, bucket_seconds=BUCKET))
+            if saved:
+                try:
+                    found = _Project.from_bytes(saved)
+                except (ValueError, KeyError, msgspec.DecodeError):  # an older detector's state: learn afresh
+                    log.warning("anomaly state of %s does not load; warming up again", project)
             self._projects[project] = found
         return found
 
