@@ -223,6 +223,11 @@ class Metrics:
                    lambda: self._enrichment("lag_seconds", 0.0)),
             Scalar("heron_enriched_total", "counter", "Interactions enriched since start.",
                    lambda: self._enrichment("enriched", 0)),
+            Scalar("heron_anomalies_total", "counter", "Anomalies (metric streams and concept drift) found since start.",
+                   lambda: self._monitor("anomalies")),
+            Scalar("heron_drift_runs_total", "counter", "Stored drift runs since start.", lambda: self._monitor("drift_runs")),
+            Scalar("heron_monitor_errors_total", "counter", "Monitoring passes that failed since start.",
+                   lambda: self._monitor("errors")),
         ]
         self._services: Services | None = None
 
@@ -239,6 +244,10 @@ class Metrics:
         if runner is None:
             return default
         return float(runner.stats.enriched if name == "enriched" else getattr(runner, name))
+
+    def _monitor(self, name: str) -> float:
+        monitor = self._services.monitor if self._services is not None else None
+        return float(getattr(monitor.stats, name)) if monitor is not None else 0.0
 
     def bind(self, pipeline: IngestPipeline, services: Services) -> None:
         """Read the ingest pipeline's and the services' own counters at each scrape."""
