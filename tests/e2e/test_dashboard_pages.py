@@ -97,6 +97,7 @@ def test_models_and_resources_pages(server: RunningServer) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)  # a loaded 2-core CI machine is slow to start Chromium's work
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
 
