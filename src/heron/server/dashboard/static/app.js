@@ -223,9 +223,24 @@
     load();
   }
 
+  // A chart card (title, figure, delta, plot area) with id prefix + def.id, made once inside container.
+  function card(prefix, container, def, deltaClass) {
+    let el = document.getElementById(prefix + def.id);
+    if (el) return el;
+    el = document.createElement("article");
+    el.className = "card";
+    el.id = prefix + def.id;
+    el.dataset.chart = def.id;
+    el.innerHTML = '<h3></h3><div class="figure"><span class="value"></span><span class="delta' +
+      (deltaClass ? " " + deltaClass : "") + '"></span></div><div class="chart"></div>';
+    el.querySelector("h3").textContent = def.title;
+    $(container).appendChild(el);
+    return el;
+  }
+
   // Pages register in their own scripts, loaded after this one; start once they all have.
   window.Heron = {
-    RANGES, HOUR, fmt, PALETTE, $, api, epoch, hourGrid, plot, dropPlot, setParam, state,
+    RANGES, HOUR, fmt, PALETTE, $, api, epoch, hourGrid, plot, dropPlot, setParam, state, card,
     page(name, def) { pages[name] = def; },
   };
   document.addEventListener("DOMContentLoaded", init);

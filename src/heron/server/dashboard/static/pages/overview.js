@@ -71,18 +71,7 @@
     return { text: text + " vs previous " + since, cls };
   }
 
-  function card(def) {
-    let el = document.getElementById("chart-" + def.id);
-    if (el) return el;
-    el = document.createElement("article");
-    el.className = "card";
-    el.id = "chart-" + def.id;
-    el.dataset.chart = def.id;
-    el.innerHTML = '<h3></h3><div class="figure"><span class="value"></span><span class="delta"></span></div><div class="chart"></div>';
-    el.querySelector("h3").textContent = def.title;
-    $("#charts").appendChild(el);
-    return el;
-  }
+  function card(def) { return Heron.card("chart-", "#charts", def); }
 
   function markerPlugin(marks) {
     // Anomalies: a red ring at the observed value plus a dashed line through the bucket's hour.

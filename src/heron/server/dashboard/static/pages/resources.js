@@ -35,18 +35,7 @@
     return { bucket, series: res.series, hosts: (await hosts).hosts };
   }
 
-  function card(def) {
-    let el = document.getElementById("res-" + def.id);
-    if (el) return el;
-    el = document.createElement("article");
-    el.className = "card";
-    el.id = "res-" + def.id;
-    el.dataset.chart = def.id;
-    el.innerHTML = '<h3></h3><div class="figure"><span class="value"></span><span class="delta flat"></span></div><div class="chart"></div>';
-    el.querySelector("h3").textContent = def.title;
-    $("#resource-charts").appendChild(el);
-    return el;
-  }
+  function card(def) { return Heron.card("res-", "#resource-charts", def, "flat"); }
 
   function renderChart(def, all, ctx) {
     const list = all.filter((s) => s.metric === def.metric);
