@@ -105,7 +105,7 @@ def test_models_and_resources_pages(server: RunningServer) -> None:
             page.goto(f"{server.url}/?key={server.read_key}&since=24h")
             _ready(page, "overview", "24h")
             nav = page.locator("#nav a")
-            assert nav.all_inner_texts() == ["Overview", "Models & versions", "Resources"]
+            assert nav.all_inner_texts() == ["Overview", "Models & versions", "Resources", "Drift & anomalies"]
             assert page.get_attribute("#nav a[data-page=models]", "href") == "/?since=24h&page=models"
             page.click("#nav a[data-page=models]")
             _ready(page, "models", "24h")

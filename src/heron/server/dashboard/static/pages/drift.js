@@ -1,0 +1,166 @@
+/* Drift & anomalies: an ad-hoc drift report of the range against a reference window (/v1/drift, ?ref=),
+   the stored hourly drift score per feature (/v1/drift/series) and the anomalies of the range
+   (/v1/anomalies), each linking to the page of its segment. */
+"use strict";
+(function () {
+  const { fmt, api, epoch, $ } = Heron;
+  // ref= in the URL -> the API's reference parameter; "prev" is a window as long as the range, right before it.
+  const REFS = { "7d": () => "7d", "7d-ago": () => "7d-ago", prev: (since) => since };
+  const DEFAULT_REF = "7d";
+  const MAX_LINES = 8;
+  const MODEL_DIMS = ["model", "prompt_version", "app_version"];
+
+  function refOf(params) { const r = params.get("ref"); return r in REFS ? r : DEFAULT_REF; }
+  const num = (v, digits) => (v == null ? "–" : Math.abs(v) >= 1000 ? fmt.compact(v) : (+v.toPrecision(digits || 3)).toString());
+  const pval = (v) => (v == null ? "–" : v < 0.001 ? v.toExponential(1) : v.toFixed(3));
+  const time = (t) => new Date(epoch(t) * 1000).toLocaleString("en-GB", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+
+  async function fetchAll(ctx) {
+    const ref = refOf(ctx.params);
+    const [report, series, anomalies] = await Promise.all([
+      api("/v1/drift?current=" + ctx.since + "&reference=" + encodeURIComponent(REFS[ref](ctx.since)) + "&embeddings=0"),
+      api("/v1/drift/series?since=" + ctx.since),
+      api("/v1/anomalies?since=" + ctx.since),
+    ]);
+    return { ref, report, series: series.results || [], anomalies: anomalies.anomalies || [] };
+  }
+
+  function cell(tr, text, cls, key) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    if (key) td.dataset.col = key;
+    tr.appendChild(td);
+    return td;
+  }
+
+  function windowText(w) {
+    return time(w.start) + " – " + time(w.end);
+  }
+
+  function renderReport(report, ref) {
+    const table = $("#drift-table");
+    const body = table.querySelector("tbody");
+    body.innerHTML = "";
+    const features = report.features || [];
+    for (const f of features) {
+      const tr = document.createElement("tr");
+      tr.dataset.feature = f.feature;
+      tr.dataset.drifted = String(!!f.drifted);
+      if (f.drifted) tr.className = "drifted";
+      if (f.reason) tr.classList.add("skipped");
+      cell(tr, f.feature, null, "feature");
+      cell(tr, f.kind, null, "kind");
+      cell(tr, f.test, null, "test");
+      cell(tr, num(f.statistic), "num", "statistic");
+      cell(tr, pval(f.p_value), "num", "p_value");
+      cell(tr, fmt.score(f.score), "num", "score");
+      cell(tr, f.reason ? "not tested: " + f.reason : f.drifted ? "yes" : "no", null, "drifted");
+      cell(tr, fmt.int(f.n_reference) + " / " + fmt.int(f.n_current), "num", "n");
+      body.appendChild(tr);
+    }
+    if (!features.length) {
+      const tr = document.createElement("tr");
+      tr.innerHTML = '<td colspan="8" class="muted">no features to compare: no traffic in one of the windows</td>';
+      body.appendChild(tr);
+    }
+    const tested = features.filter((f) => !f.reason);
+    table.dataset.rows = String(features.length);
+    table.dataset.ref = ref;
+    table.dataset.drifted = String(features.filter((f) => f.drifted).length);
+    const verdict = $("#drift-verdict");
+    verdict.dataset.drifted = String(!!report.drifted);
+    verdict.className = "verdict " + (!tested.length ? "flat" : report.drifted ? "bad" : "good");
+    verdict.textContent = !tested.length ? "not enough data to compare"
+      : (report.drifted ? "dataset drifted" : "no dataset drift") + " · " + fmt.pct(report.share_drifted) + " of " + tested.length +
+        " features drifted" + (report.drifted_features && report.drifted_features.length ? " (" + report.drifted_features.join(", ") + ")" : "");
+    $("#drift-windows").textContent = "reference " + windowText(report.reference) + " · current " + windowText(report.current) + " · n = reference / current";
+  }
+
+  function renderSeries(rows) {
+    const card = $("#drift-series");
+    const holder = card.querySelector(".chart");
+    const runs = [...new Set(rows.map((r) => epoch(r.computed_at)))].sort((a, b) => a - b);
+    const best = new Map();  // feature -> max score, to keep the top MAX_LINES
+    const values = new Map();  // feature -> (run time -> score; the highest of its tests)
+    for (const r of rows) {
+      if (r.feature === "(overall)" || r.score == null) continue;
+      const t = epoch(r.computed_at);
+      if (!values.has(r.feature)) values.set(r.feature, new Map());
+      const m = values.get(r.feature);
+      m.set(t, Math.max(m.get(t) ?? -Infinity, r.score));
+      best.set(r.feature, Math.max(best.get(r.feature) ?? -Infinity, r.score));
+    }
+    const top = [...best.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, MAX_LINES).map(([f]) => f);
+    card.dataset.runs = String(runs.length);
+    card.dataset.series = String(top.length);
+    const note = $("#drift-series-note");
+    if (!runs.length || !top.length) {
+      Heron.dropPlot("drift-series");
+      holder.innerHTML = '<div class="empty">no stored drift runs in this period yet: the server stores one per hour per project ' +
+        "(the last day against the week before it)</div>";
+      note.textContent = "";
+      return;
+    }
+    note.textContent = runs.length + (runs.length === 1 ? " stored run" : " stored runs") + " (last day vs the week before)" +
+      (best.size > MAX_LINES ? "; the " + MAX_LINES + " features with the highest score of " + best.size : "");
+    const series = top.map((f) => ({ label: f, values: runs.map((t) => values.get(f).get(t) ?? null) }));
+    Heron.plot("drift-series", holder, runs, series, { fmt: fmt.score, height: 260, range: (u, lo, hi) => [0, Math.max(1, hi * 1.1)] });
+  }
+
+  function segmentLink(a, since) {
+    if (a.dim === "") return "?since=" + encodeURIComponent(since);
+    if (MODEL_DIMS.includes(a.dim)) return "?page=models&dim=" + encodeURIComponent(a.dim) + "&since=" + encodeURIComponent(since);
+    return null;  // e.g. topic: no page shows topics yet
+  }
+
+  function renderAnomalies(rows, since) {
+    const table = $("#drift-anomalies");
+    const body = table.querySelector("tbody");
+    body.innerHTML = "";
+    for (const a of rows) {
+      const tr = document.createElement("tr");
+      tr.dataset.metric = a.metric;
+      cell(tr, time(a.t), null, "time");
+      cell(tr, a.metric, null, "metric");
+      const seg = cell(tr, "", null, "segment");
+      const url = segmentLink(a, since);
+      const text = a.dim ? a.dim + "=" + a.value : "(all traffic)";
+      if (url) {
+        const link = document.createElement("a");
+        link.href = url;
+        link.textContent = text;
+        seg.appendChild(link);
+      } else seg.textContent = text;
+      cell(tr, num(a.observed), "num", "observed");
+      cell(tr, num(a.expected), "num", "expected");
+      cell(tr, num(a.low) + " .. " + num(a.high), "num", "range");
+      cell(tr, fmt.score(a.score), "num", "score");
+      cell(tr, a.kind, null, "kind");
+      body.appendChild(tr);
+    }
+    if (!rows.length) {
+      const tr = document.createElement("tr");
+      tr.innerHTML = '<td colspan="8" class="muted empty-row">no anomalies in this period</td>';
+      body.appendChild(tr);
+    }
+    table.dataset.rows = String(rows.length);
+  }
+
+  let wired = false;
+  Heron.page("drift", {
+    title: "Drift & anomalies",
+    fetch: fetchAll,
+    render(data, ctx) {
+      if (!wired) {
+        wired = true;
+        $("#drift-ref").addEventListener("change", (e) => Heron.setParam("ref", e.target.value));
+      }
+      $("#drift-ref").value = data.ref;
+      $("#drift-ref option[value=prev]").textContent = "previous window (" + ctx.since + ")";
+      renderReport(data.report, data.ref);
+      renderSeries(data.series);
+      renderAnomalies(data.anomalies, ctx.since);
+    },
+  });
+})();
