@@ -45,9 +45,9 @@ def drift_report(store: Any, project: str, reference: Window, current: Window, *
 
 def result_dict(result: DriftResult) -> dict[str, Any]:
     return {
-        "feature": result.feature, "kind": result.kind, "test": result.test, "statistic": _finite(result.statistic),
-        "p_value": _finite(result.p_value), "threshold": result.threshold, "drifted": result.drifted,
-        "score": _finite(result.score), "n_reference": result.n_reference, "n_current": result.n_current,
+        "feature": result.feature, "kind": result.kind, "test": result.test, "statistic": finite(result.statistic),
+        "p_value": finite(result.p_value), "threshold": result.threshold, "drifted": result.drifted,
+        "score": finite(result.score), "n_reference": result.n_reference, "n_current": result.n_current,
         "reason": result.reason,
     }  # fmt: skip
 
@@ -57,12 +57,13 @@ def report_dict(report: DriftReport) -> dict[str, Any]:
     results = sorted(report.results, key=lambda r: (-(r.score if np.isfinite(r.score) else 0.0), r.feature))
     return {
         "drifted": report.dataset_drifted,
-        "share_drifted": _finite(report.share_drifted),
-        "score": _finite(report.mean_score),
+        "share_drifted": finite(report.share_drifted),
+        "score": finite(report.mean_score),
         "drifted_features": list(report.drifted_features),
         "features": [result_dict(r) for r in results],
     }
 
 
-def _finite(value: float | None) -> float | None:
+def finite(value: float | None) -> float | None:
+    """JSON-safe: NaN and infinities (an untestable feature, a p-value not defined) become None."""
     return None if value is None or not np.isfinite(value) else float(value)

@@ -13,12 +13,12 @@ recall join the outcomes once labels arrive.
 
 from __future__ import annotations
 
-import math
 import pickle
 from typing import Any
 
 import numpy as np
 
+from heron.analytics.drift import finite
 from heron.stats.detectors import ADWIN, HDDM_A, DriftDetector, PageHinkley
 from heron.stats.segments import compare_segments
 from heron.store.base import Store
@@ -101,8 +101,8 @@ def segments(store: Store, project: str, now: float) -> list[dict[str, Any]]:
                 rows.append({"computed_at": now, "reference_start": reference[0], "reference_end": reference[1],
                              "current_start": current[0], "current_end": current[1],
                              "feature": f"concept:{dim}={shift.segment}:{outcome}", "kind": shift.kind, "test": "segment",
-                             "statistic": _finite(shift.outcome_cur - shift.outcome_ref), "p_value": _finite(shift.p_value),
-                             "threshold": 0.01, "score": _finite(1.0 - shift.p_value) if shift.p_value == shift.p_value else None,
+                             "statistic": finite(shift.outcome_cur - shift.outcome_ref), "p_value": finite(shift.p_value),
+                             "threshold": 0.01, "score": finite(1.0 - shift.p_value) if shift.p_value == shift.p_value else None,
                              "drifted": shift.kind in ("concept", "both"), "n_reference": 0, "n_current": 0})  # fmt: skip
     store.write_drift(project, rows)  # type: ignore[attr-defined]
     return rows
@@ -112,6 +112,3 @@ def _rates(rows: list[dict[str, Any]], column: str) -> dict[str, tuple[float, fl
     return {str(r["group"]): (float(r["interactions"]), float(r[column])) for r in rows
             if r["group"] is not None and r[column] is not None}  # fmt: skip
 
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)

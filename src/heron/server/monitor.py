@@ -29,7 +29,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from heron.analytics.drift import Window, drift_report
+from heron.analytics.drift import Window, drift_report, finite
 from heron.server import concept
 from heron.stats.anomaly import AnomalyDetector
 from heron.store.base import Store
@@ -191,19 +191,16 @@ class Monitor:
         report = drift_report(self.store, project, reference, current, embed=self.embed)
         rows = [{"computed_at": now, "reference_start": reference.start, "reference_end": reference.end,
                  "current_start": current.start, "current_end": current.end, "feature": r.feature, "kind": r.kind,
-                 "test": r.test, "statistic": _finite(r.statistic), "p_value": _finite(r.p_value), "threshold": r.threshold,
-                 "score": _finite(r.score), "drifted": r.drifted, "n_reference": r.n_reference, "n_current": r.n_current}
+                 "test": r.test, "statistic": finite(r.statistic), "p_value": finite(r.p_value), "threshold": r.threshold,
+                 "score": finite(r.score), "drifted": r.drifted, "n_reference": r.n_reference, "n_current": r.n_current}
                 for r in report.results if r.reason is None]  # fmt: skip
         if rows:
             rows.append({**rows[0], "feature": "(overall)", "kind": "overall", "test": "share_drifted", "p_value": None,
-                         "statistic": _finite(report.share_drifted), "threshold": report.share_threshold,
-                         "score": _finite(report.mean_score), "drifted": report.dataset_drifted})  # fmt: skip
+                         "statistic": finite(report.share_drifted), "threshold": report.share_threshold,
+                         "score": finite(report.mean_score), "drifted": report.dataset_drifted})  # fmt: skip
         self.store.write_drift(project, rows)  # type: ignore[attr-defined]
         self.stats.drift_runs += 1
         return rows
 
 
 
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from typing import Any
 
 import msgspec
@@ -101,12 +100,6 @@ def _values(query: QueryParams, name: str) -> tuple[str, ...]:
     return values
 
 
-def _window(query: QueryParams, default: float) -> tuple[float, float]:
-    start, end = params.time_range(query, default_since=default)
-    end = end if end is not None else time.time()
-    return (start if start is not None else end - default), end
-
-
 def _series(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Flat rows (ordered by series, then time) to one object per series with its points."""
     out: list[dict[str, Any]] = []
@@ -127,7 +120,7 @@ async def query_resources(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
         query = request.query_params
-        start, end = _window(query, DEFAULT_WINDOW)
+        start, end = params.window(query, default_since=DEFAULT_WINDOW)
         bucket = params.bucket(query, default="minute")
         params.check_buckets(start, end, bucket)
         filters = {name: _values(query, name) for name in ("metric", "host", "service", "device")}
@@ -161,7 +154,7 @@ async def query_resources(request: Request) -> Response:
 async def resource_hosts(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
-        start, end = _window(request.query_params, HOSTS_WINDOW)
+        start, end = params.window(request.query_params, default_since=HOSTS_WINDOW)
         store = services(request).store
         rows = await to_thread.run_sync(lambda: store.resource_hosts(principal.project, start=start, end=end))
     except HeronError as exc:

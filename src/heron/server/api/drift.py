@@ -81,8 +81,7 @@ def _window(window: Window) -> dict[str, Any]:
 async def drift_series(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
-        start, end = params.time_range(request.query_params, default_since=7 * 86400.0)
-        start, end = start or time.time() - 7 * 86400.0, end or time.time()
+        start, end = params.window(request.query_params, default_since=7 * 86400.0)
         feature = request.query_params.get("feature") or None
         rows = await to_thread.run_sync(lambda: services(request).store.drift_results(project, start, end, feature=feature))  # type: ignore[attr-defined]
     except HeronError as exc:
@@ -93,8 +92,7 @@ async def drift_series(request: Request) -> Response:
 async def anomalies(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
-        start, end = params.time_range(request.query_params, default_since=86400.0)
-        start, end = start or time.time() - 86400.0, end or time.time()
+        start, end = params.window(request.query_params, default_since=86400.0)
         rows = await to_thread.run_sync(lambda: services(request).store.anomalies(project, start, end))  # type: ignore[attr-defined]
     except HeronError as exc:
         return error_response(exc)

@@ -57,6 +57,13 @@ def time_range(params: QueryParams, *, default_since: float | None) -> tuple[flo
     return start, end
 
 
+def window(params: QueryParams, *, default_since: float) -> tuple[float, float]:
+    """The query's [start, end) as numbers: ``end`` defaults to now, ``start`` to ``default_since`` before it."""
+    start, end = time_range(params, default_since=default_since)
+    end = end if end is not None else time.time()
+    return (start if start is not None else end - default_since), end
+
+
 def filters(params: QueryParams, *, default_since: float | None) -> Filters:
     start, end = time_range(params, default_since=default_since)
     equals = []

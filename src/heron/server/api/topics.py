@@ -5,7 +5,6 @@ Reads take the read key; edits (rename, merge, accept/dismiss, refit) the write 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -55,11 +54,6 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
         raise ValidationError("body", f"is not valid JSON: {exc}") from exc
 
 
-def _window(request: Request) -> tuple[float, float]:
-    start, end = params.time_range(request.query_params, default_since=7 * 86400.0)
-    return (start if start is not None else time.time() - 7 * 86400.0), (end if end is not None else time.time())
-
-
 def _path_int(request: Request, name: str) -> int:
     raw = request.path_params[name]
     try:
@@ -72,7 +66,7 @@ async def topic_table(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
         topics = _topics(request)
-        start, end = _window(request)
+        start, end = params.window(request.query_params, default_since=7 * 86400.0)
         store, merged = services(request).store, topics.merged(project)
 
         def read() -> dict[str, Any]:
@@ -94,7 +88,7 @@ async def topic_flow(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
         topics = _topics(request)
-        start, end = _window(request)
+        start, end = params.window(request.query_params, default_since=7 * 86400.0)
         merged = topics.merged(project)
         rows = await to_thread.run_sync(lambda: services(request).store.topic_flow(project, start, end, topic_map=merged))  # type: ignore[attr-defined]
         labels = {topic_id: info["label"] for topic_id, info in topics.describe(project).items()}

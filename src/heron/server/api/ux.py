@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from anyio import to_thread
 from starlette.requests import Request
@@ -19,9 +18,7 @@ from heron.store.base import ROLLUP_DIMENSIONS, ActivityQuery, RetentionQuery
 async def ux_summary(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
-        start, end = params.time_range(request.query_params, default_since=7 * 86400.0)
-        start = start if start is not None else time.time() - 7 * 86400
-        end = end if end is not None else time.time()
+        start, end = params.window(request.query_params, default_since=7 * 86400.0)
         group_by = request.query_params.get("group_by") or None
         bucket = request.query_params.get("bucket", "all")
         svc = services(request)
@@ -42,15 +39,10 @@ def _slice(request: Request) -> tuple[str | None, str | None]:
     return chosen[0] if chosen else (None, None)
 
 
-def _window(request: Request, default: float) -> tuple[float, float]:
-    start, end = params.time_range(request.query_params, default_since=default)
-    return (start if start is not None else time.time() - default), (end if end is not None else time.time())
-
-
 async def active_users(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
-        start, end = _window(request, 30 * 86400.0)
+        start, end = params.window(request.query_params, default_since=30 * 86400.0)
         dim, value = _slice(request)
         query = ActivityQuery(project=principal.project, start=start, end=end, dim=dim, value=value)
         rows = await to_thread.run_sync(services(request).store.active_users, query)  # type: ignore[attr-defined]
@@ -62,7 +54,7 @@ async def active_users(request: Request) -> Response:
 async def retention(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
-        start, end = _window(request, 60 * 86400.0)
+        start, end = params.window(request.query_params, default_since=60 * 86400.0)
         dim, value = _slice(request)
         period = request.query_params.get("period", "day")
         raw = request.query_params.get("offsets")
@@ -80,7 +72,7 @@ async def retention(request: Request) -> Response:
 async def engagement(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
-        start, end = _window(request, 7 * 86400.0)
+        start, end = params.window(request.query_params, default_since=7 * 86400.0)
         dim, value = _slice(request)
         query = ActivityQuery(project=principal.project, start=start, end=end, dim=dim, value=value)
         result = await to_thread.run_sync(services(request).store.engagement, query)  # type: ignore[attr-defined]
