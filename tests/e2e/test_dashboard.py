@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,22 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "ove
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 if shutil.which(CHROMIUM) is None:
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+
+
+@contextlib.contextmanager
+def browser_page() -> Iterator[tuple[Page, list[str]]]:
+    """A page in headless Debian Chromium, and the console errors and uncaught exceptions it logs."""
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)  # a loaded 2-core CI machine is slow to start Chromium's work
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield page, errors
+        finally:
+            browser.close()
 
 
 def _load_demo(server: RunningServer) -> int:
@@ -64,71 +82,62 @@ def test_assets_are_served_from_the_package(server: RunningServer) -> None:
 
 def test_overview_renders_every_chart_and_follows_the_range(server: RunningServer) -> None:
     _load_demo(server)
-    errors: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)  # a loaded 2-core CI machine is slow to start Chromium's work
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browser_page() as (page, errors):
 
-            # Without a key the page asks for one; a wrong key is refused and asked for again.
-            page.goto(f"{server.url}/")
-            page.wait_for_selector("#login:not([hidden])")
-            page.fill("#key", "hn_r_wrong")
-            page.click("#login button")
-            page.wait_for_function("document.querySelector('#login-error').textContent.includes('refused')")
-            page.wait_for_load_state("networkidle")
-            assert len(errors) == 1 and "401" in errors[0], errors  # the browser logs the one refused check
-            errors.clear()
+        # Without a key the page asks for one; a wrong key is refused and asked for again.
+        page.goto(f"{server.url}/")
+        page.wait_for_selector("#login:not([hidden])")
+        page.fill("#key", "hn_r_wrong")
+        page.click("#login button")
+        page.wait_for_function("document.querySelector('#login-error').textContent.includes('refused')")
+        page.wait_for_load_state("networkidle")
+        assert len(errors) == 1 and "401" in errors[0], errors  # the browser logs the one refused check
+        errors.clear()
 
-            # ?key= is accepted once, stored, and dropped from the address bar.
-            page.goto(f"{server.url}/?key={server.read_key}")
-            page.wait_for_selector("body[data-state=ready]")
-            assert "key=" not in page.url
-            assert page.evaluate("localStorage.getItem('heron.readKey')") == server.read_key
-            assert page.get_attribute("body", "data-range") == "7d"
-            week = _points(page)
-            assert all(n > 0 for n in week.values()), week
-            assert page.locator(".chart canvas").count() == len(CHARTS)
-            assert all(v != "–" for v in page.locator(".figure .value").all_inner_texts())
-            assert "previous 7d" in page.inner_text("#chart-volume .delta")  # the demo traffic began two days ago
+        # ?key= is accepted once, stored, and dropped from the address bar.
+        page.goto(f"{server.url}/?key={server.read_key}")
+        page.wait_for_selector("body[data-state=ready]")
+        assert "key=" not in page.url
+        assert page.evaluate("localStorage.getItem('heron.readKey')") == server.read_key
+        assert page.get_attribute("body", "data-range") == "7d"
+        week = _points(page)
+        assert all(n > 0 for n in week.values()), week
+        assert page.locator(".chart canvas").count() == len(CHARTS)
+        assert all(v != "–" for v in page.locator(".figure .value").all_inner_texts())
+        assert "previous 7d" in page.inner_text("#chart-volume .delta")  # the demo traffic began two days ago
 
-            # The range lives in the URL and drives every chart.
-            page.click(".range button[data-since='24h']")
-            page.wait_for_selector("body[data-range='24h'][data-state=ready]")
-            assert page.url.endswith("?since=24h")
-            day = _points(page)
-            assert all(0 < day[name] <= 25 for name in CHARTS), day
-            assert day["volume"] < week["volume"]
-            assert all("% vs previous 24h" in page.inner_text(f"#chart-{name} .delta") for name in ["volume", "latency", "cost"])
+        # The range lives in the URL and drives every chart.
+        page.click(".range button[data-since='24h']")
+        page.wait_for_selector("body[data-range='24h'][data-state=ready]")
+        assert page.url.endswith("?since=24h")
+        day = _points(page)
+        assert all(0 < day[name] <= 25 for name in CHARTS), day
+        assert day["volume"] < week["volume"]
+        assert all("% vs previous 24h" in page.inner_text(f"#chart-{name} .delta") for name in ["volume", "latency", "cost"])
 
-            # A shared link opens on its range, with the key remembered.
-            page.goto(f"{server.url}/?since=30d")
-            page.wait_for_selector("body[data-range='30d'][data-state=ready]")
-            assert _points(page)["volume"] == week["volume"]  # all the traffic is in the last two days
+        # A shared link opens on its range, with the key remembered.
+        page.goto(f"{server.url}/?since=30d")
+        page.wait_for_selector("body[data-range='30d'][data-state=ready]")
+        assert _points(page)["volume"] == week["volume"]  # all the traffic is in the last two days
 
-            page.goto(f"{server.url}/?since=24h")
-            page.wait_for_selector("body[data-range='24h'][data-state=ready]")
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        page.goto(f"{server.url}/?since=24h")
+        page.wait_for_selector("body[data-range='24h'][data-state=ready]")
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            # Anomalies are marked on their metric's chart and listed (the monitor finds none in replayed
-            # history, so the API's answer is stood in for here; the rest of the page is the real server's).
-            t = time.time() - 3 * 3600
-            anomalies = [{"t": t, "bucket_s": 60, "metric": "latency_p95", "dim": "", "value": "", "observed": 9000.0, "expected": 2000.0,
-                          "low": 0.0, "high": 4000.0, "score": 7.5, "kind": "spike", "detected_at": t + 180},
-                         {"t": t, "bucket_s": 60, "metric": "error_rate", "dim": "model", "value": "gpt-4o", "observed": 0.4,
-                          "expected": 0.02, "low": 0.0, "high": 0.06, "score": 9.0, "kind": "spike", "detected_at": t + 180}]  # fmt: skip
-            body = msgspec.json.encode({"start": t - 86400, "end": t + 3600, "anomalies": anomalies}).decode()
-            page.route("**/v1/anomalies?*", lambda route: route.fulfill(status=200, content_type="application/json", body=body))
-            page.reload()
-            page.wait_for_selector("body[data-state=ready]")
-            marks = {name: page.get_attribute(f"#chart-{name}", "data-anomalies") for name in CHARTS}
-            assert marks["latency"] == "1" and marks["error_rate"] == "0", marks  # a segment's anomaly is listed, not drawn
-            assert page.locator("#anomalies tbody tr").count() == 2
-            assert "model=gpt-4o" in page.inner_text("#anomalies")
-        finally:
-            browser.close()
+        # Anomalies are marked on their metric's chart and listed (the monitor finds none in replayed
+        # history, so the API's answer is stood in for here; the rest of the page is the real server's).
+        t = time.time() - 3 * 3600
+        anomalies = [{"t": t, "bucket_s": 60, "metric": "latency_p95", "dim": "", "value": "", "observed": 9000.0, "expected": 2000.0,
+                      "low": 0.0, "high": 4000.0, "score": 7.5, "kind": "spike", "detected_at": t + 180},
+                     {"t": t, "bucket_s": 60, "metric": "error_rate", "dim": "model", "value": "gpt-4o", "observed": 0.4,
+                      "expected": 0.02, "low": 0.0, "high": 0.06, "score": 9.0, "kind": "spike", "detected_at": t + 180}]  # fmt: skip
+        body = msgspec.json.encode({"start": t - 86400, "end": t + 3600, "anomalies": anomalies}).decode()
+        page.route("**/v1/anomalies?*", lambda route: route.fulfill(status=200, content_type="application/json", body=body))
+        page.reload()
+        page.wait_for_selector("body[data-state=ready]")
+        marks = {name: page.get_attribute(f"#chart-{name}", "data-anomalies") for name in CHARTS}
+        assert marks["latency"] == "1" and marks["error_rate"] == "0", marks  # a segment's anomaly is listed, not drawn
+        assert page.locator("#anomalies tbody tr").count() == 2
+        assert "model=gpt-4o" in page.inner_text("#anomalies")
     assert errors == []

@@ -16,7 +16,7 @@ import pytest
 
 from heron.demo.generator import Scenario, generate
 from tests.conftest import RunningServer, start_server
-from tests.e2e.test_dashboard import ARGS, CHROMIUM, _load_demo
+from tests.e2e.test_dashboard import CHROMIUM, _load_demo, browser_page
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -76,89 +76,80 @@ def test_drift_page(monitored: RunningServer) -> None:
     server = monitored
     stored = _load_demo(server)
     _load_slow_day(server, stored)
-    errors: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.set_default_timeout(60_000)
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browser_page() as (page, errors):
 
-            # Reached from the navigation with the range kept; default reference: the previous 7 days.
-            page.goto(f"{server.url}/?key={server.read_key}&since=24h")
-            page.wait_for_selector("body[data-page='overview'][data-state=ready]")
-            assert page.get_attribute("#nav a[data-page=drift]", "href") == "/?since=24h&page=drift"
-            page.click("#nav a[data-page=drift]")
-            _ready(page, "24h")
-            assert page.url.endswith("/?since=24h&page=drift")
-            assert page.get_attribute("#nav a[data-page=drift]", "aria-current") == "page"
-            assert page.input_value("#drift-ref") == "7d"
-            rows = _rows(page)
-            windows = page.inner_text("#drift-windows")
-            assert len(rows) >= 8, rows
-            assert rows["latency_ms"]["_drifted"] == "true" and rows["latency_ms"]["drifted"] == "yes", rows["latency_ms"]
-            assert page.locator("#drift-table tr.drifted[data-feature=latency_ms]").count() == 1
-            assert rows["latency_ms"]["test"] and rows["latency_ms"]["score"] != "–"
-            assert re.fullmatch(r"[\d,]+ / [\d,]+", rows["latency_ms"]["n"]), rows["latency_ms"]["n"]
-            assert page.get_attribute("#drift-verdict", "data-drifted") in ("true", "false")
-            assert "of " in page.inner_text("#drift-verdict") and "features drifted" in page.inner_text("#drift-verdict")
-            assert list(rows)[0] == max(rows, key=lambda f: float(rows[f]["score"]) if rows[f]["score"] != "–" else -1)
+        # Reached from the navigation with the range kept; default reference: the previous 7 days.
+        page.goto(f"{server.url}/?key={server.read_key}&since=24h")
+        page.wait_for_selector("body[data-page='overview'][data-state=ready]")
+        assert page.get_attribute("#nav a[data-page=drift]", "href") == "/?since=24h&page=drift"
+        page.click("#nav a[data-page=drift]")
+        _ready(page, "24h")
+        assert page.url.endswith("/?since=24h&page=drift")
+        assert page.get_attribute("#nav a[data-page=drift]", "aria-current") == "page"
+        assert page.input_value("#drift-ref") == "7d"
+        rows = _rows(page)
+        windows = page.inner_text("#drift-windows")
+        assert len(rows) >= 8, rows
+        assert rows["latency_ms"]["_drifted"] == "true" and rows["latency_ms"]["drifted"] == "yes", rows["latency_ms"]
+        assert page.locator("#drift-table tr.drifted[data-feature=latency_ms]").count() == 1
+        assert rows["latency_ms"]["test"] and rows["latency_ms"]["score"] != "–"
+        assert re.fullmatch(r"[\d,]+ / [\d,]+", rows["latency_ms"]["n"]), rows["latency_ms"]["n"]
+        assert page.get_attribute("#drift-verdict", "data-drifted") in ("true", "false")
+        assert "of " in page.inner_text("#drift-verdict") and "features drifted" in page.inner_text("#drift-verdict")
+        assert list(rows)[0] == max(rows, key=lambda f: float(rows[f]["score"]) if rows[f]["score"] != "–" else -1)
 
-            # The reference selector: previous window of the range's length (24h) -> URL and table follow.
-            page.select_option("#drift-ref", "prev")
-            page.wait_for_selector("#drift-table[data-ref=prev]")
-            _ready(page, "24h")
-            assert "ref=prev" in page.url and "since=24h" in page.url
-            assert page.inner_text("#drift-ref option[value=prev]") == "previous window (24h)"
-            prev = _rows(page)
-            assert prev["latency_ms"]["_drifted"] == "true"
-            assert page.inner_text("#drift-windows") != windows  # another reference window (the demo has no older traffic)
+        # The reference selector: previous window of the range's length (24h) -> URL and table follow.
+        page.select_option("#drift-ref", "prev")
+        page.wait_for_selector("#drift-table[data-ref=prev]")
+        _ready(page, "24h")
+        assert "ref=prev" in page.url and "since=24h" in page.url
+        assert page.inner_text("#drift-ref option[value=prev]") == "previous window (24h)"
+        prev = _rows(page)
+        assert prev["latency_ms"]["_drifted"] == "true"
+        assert page.inner_text("#drift-windows") != windows  # another reference window (the demo has no older traffic)
 
-            # Same window a week ago: no traffic then, so nothing can be tested.
-            page.select_option("#drift-ref", "7d-ago")
-            page.wait_for_selector("#drift-table[data-ref='7d-ago']")
-            _ready(page, "24h")
-            assert "ref=7d-ago" in page.url
-            ago = _rows(page)
-            assert all(row["_drifted"] == "false" for row in ago.values()), ago
-            assert page.locator("#drift-table tr.drifted").count() == 0
-            assert page.inner_text("#drift-verdict") == "not enough data to compare"
-            page.go_back()
-            page.wait_for_selector("#drift-table[data-ref=prev]")
-            _ready(page, "24h")
+        # Same window a week ago: no traffic then, so nothing can be tested.
+        page.select_option("#drift-ref", "7d-ago")
+        page.wait_for_selector("#drift-table[data-ref='7d-ago']")
+        _ready(page, "24h")
+        assert "ref=7d-ago" in page.url
+        ago = _rows(page)
+        assert all(row["_drifted"] == "false" for row in ago.values()), ago
+        assert page.locator("#drift-table tr.drifted").count() == 0
+        assert page.inner_text("#drift-verdict") == "not enough data to compare"
+        page.go_back()
+        page.wait_for_selector("#drift-table[data-ref=prev]")
+        _ready(page, "24h")
 
-            # Drift over time: the stored runs, one line per feature (at most 8).
-            card = page.locator("#drift-series")
-            assert int(card.get_attribute("data-runs") or 0) >= 1
-            assert 1 <= int(card.get_attribute("data-series") or 0) <= 8
-            assert page.locator("#drift-series canvas").count() == 1
-            assert "latency_ms" in page.inner_text("#drift-series .u-legend")
+        # Drift over time: the stored runs, one line per feature (at most 8).
+        card = page.locator("#drift-series")
+        assert int(card.get_attribute("data-runs") or 0) >= 1
+        assert 1 <= int(card.get_attribute("data-series") or 0) <= 8
+        assert page.locator("#drift-series canvas").count() == 1
+        assert "latency_ms" in page.inner_text("#drift-series .u-legend")
 
-            # Anomalies: the monitor reports nothing on replayed history (warm-up); rows, if any, link to their segment.
-            anomalies = page.locator("#drift-anomalies tbody tr[data-metric]")
-            if anomalies.count() == 0:
-                assert page.inner_text("#drift-anomalies tbody") == "no anomalies in this period"
-            for link in page.locator("#drift-anomalies td[data-col=segment] a").all():
-                href = link.get_attribute("href") or ""
-                assert href == "?since=24h" or re.fullmatch(r"\?page=models&dim=(model|prompt_version|app_version)&since=24h", href), href
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        # Anomalies: the monitor reports nothing on replayed history (warm-up); rows, if any, link to their segment.
+        anomalies = page.locator("#drift-anomalies tbody tr[data-metric]")
+        if anomalies.count() == 0:
+            assert page.inner_text("#drift-anomalies tbody") == "no anomalies in this period"
+        for link in page.locator("#drift-anomalies td[data-col=segment] a").all():
+            href = link.get_attribute("href") or ""
+            assert href == "?since=24h" or re.fullmatch(r"\?page=models&dim=(model|prompt_version|app_version)&since=24h", href), href
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            # Before the first stored run: a note instead of the chart.
-            page.route("**/v1/drift/series*", lambda route: route.fulfill(json={"start": 0, "end": 0, "results": []}))
-            page.reload()
-            _ready(page, "24h")
-            assert page.get_attribute("#drift-series", "data-runs") == "0"
-            assert "no stored drift runs in this period yet" in page.inner_text("#drift-series")
-            assert page.locator("#drift-series canvas").count() == 0
-            page.unroute("**/v1/drift/series*")
+        # Before the first stored run: a note instead of the chart.
+        page.route("**/v1/drift/series*", lambda route: route.fulfill(json={"start": 0, "end": 0, "results": []}))
+        page.reload()
+        _ready(page, "24h")
+        assert page.get_attribute("#drift-series", "data-runs") == "0"
+        assert "no stored drift runs in this period yet" in page.inner_text("#drift-series")
+        assert page.locator("#drift-series canvas").count() == 0
+        page.unroute("**/v1/drift/series*")
 
-            # Another range keeps the page and the reference.
-            page.click(".range button[data-since='7d']")
-            _ready(page, "7d")
-            assert "page=drift" in page.url and "ref=prev" in page.url and "since=7d" in page.url
-            assert page.inner_text("#drift-ref option[value=prev]") == "previous window (7d)"
-            assert int(page.get_attribute("#drift-table", "data-rows") or 0) >= 8
-        finally:
-            browser.close()
+        # Another range keeps the page and the reference.
+        page.click(".range button[data-since='7d']")
+        _ready(page, "7d")
+        assert "page=drift" in page.url and "ref=prev" in page.url and "since=7d" in page.url
+        assert page.inner_text("#drift-ref option[value=prev]") == "previous window (7d)"
+        assert int(page.get_attribute("#drift-table", "data-rows") or 0) >= 8
     assert errors == []

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import RunningServer
 from heron.demo.generator import Scenario, generate
-from tests.e2e.test_dashboard import ARGS, CHROMIUM, _load_demo
+from tests.e2e.test_dashboard import CHROMIUM, _load_demo, browser_page
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -92,96 +92,87 @@ def _table(page: Page) -> dict[str, dict[str, str]]:
 def test_models_and_resources_pages(server: RunningServer) -> None:
     _load_demo_with_feedback(server)
     _post_resources(server, "web-1", gpu=False)
-    errors: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)  # a loaded 2-core CI machine is slow to start Chromium's work
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browser_page() as (page, errors):
 
-            # Overview on 24h; the navigation carries the range to the other pages.
-            page.goto(f"{server.url}/?key={server.read_key}&since=24h")
-            _ready(page, "overview", "24h")
-            nav = page.locator("#nav a")
-            assert nav.all_inner_texts() == ["Overview", "Models & versions", "Resources", "Drift & anomalies"]
-            assert page.get_attribute("#nav a[data-page=models]", "href") == "/?since=24h&page=models"
-            page.click("#nav a[data-page=models]")
-            _ready(page, "models", "24h")
-            assert page.url.endswith("/?since=24h&page=models")
-            assert page.get_attribute("#nav a[data-page=models]", "aria-current") == "page"
-            assert page.locator("section[data-page=overview]").is_hidden()
+        # Overview on 24h; the navigation carries the range to the other pages.
+        page.goto(f"{server.url}/?key={server.read_key}&since=24h")
+        _ready(page, "overview", "24h")
+        nav = page.locator("#nav a")
+        assert nav.all_inner_texts() == ["Overview", "Models & versions", "Resources", "Drift & anomalies"]
+        assert page.get_attribute("#nav a[data-page=models]", "href") == "/?since=24h&page=models"
+        page.click("#nav a[data-page=models]")
+        _ready(page, "models", "24h")
+        assert page.url.endswith("/?since=24h&page=models")
+        assert page.get_attribute("#nav a[data-page=models]", "aria-current") == "page"
+        assert page.locator("section[data-page=overview]").is_hidden()
 
-            # Models: one row per model with operational and UX figures, and a chart of p95 per model.
-            by_model = _table(page)
-            assert len(by_model) >= 2, by_model
-            assert all(row["count"] != "–" and row["latency_p95"] != "–" for row in by_model.values()), by_model
-            empty = [c for c in OPS_COLUMNS + UX_COLUMNS if all(row[c] == "–" for row in by_model.values())]
-            assert empty == [], (empty, by_model)
-            assert int(page.get_attribute("#models-latency", "data-points") or 0) > len(by_model)
-            assert int(page.get_attribute("#models-latency", "data-series") or 0) == min(len(by_model), 8)
-            assert page.locator("#models-latency canvas").count() == 1
+        # Models: one row per model with operational and UX figures, and a chart of p95 per model.
+        by_model = _table(page)
+        assert len(by_model) >= 2, by_model
+        assert all(row["count"] != "–" and row["latency_p95"] != "–" for row in by_model.values()), by_model
+        empty = [c for c in OPS_COLUMNS + UX_COLUMNS if all(row[c] == "–" for row in by_model.values())]
+        assert empty == [], (empty, by_model)
+        assert int(page.get_attribute("#models-latency", "data-points") or 0) > len(by_model)
+        assert int(page.get_attribute("#models-latency", "data-series") or 0) == min(len(by_model), 8)
+        assert page.locator("#models-latency canvas").count() == 1
 
-            # The dimension selector changes the table, the chart and the URL (range kept).
-            page.select_option("#dim", "prompt_version")
-            page.wait_for_selector("#models-table[data-dim=prompt_version]")
-            _ready(page, "models", "24h")
-            assert "dim=prompt_version" in page.url and "since=24h" in page.url
-            by_prompt = _table(page)
-            assert by_prompt and set(by_prompt) != set(by_model), by_prompt
-            assert all(row["count"] != "–" for row in by_prompt.values())
-            assert page.inner_text("#models-dim") == "prompt version"
-            page.select_option("#dim", "app_version")
-            page.wait_for_selector("#models-table[data-dim=app_version]")
-            assert _table(page) and set(_table(page)) != set(by_prompt)
+        # The dimension selector changes the table, the chart and the URL (range kept).
+        page.select_option("#dim", "prompt_version")
+        page.wait_for_selector("#models-table[data-dim=prompt_version]")
+        _ready(page, "models", "24h")
+        assert "dim=prompt_version" in page.url and "since=24h" in page.url
+        by_prompt = _table(page)
+        assert by_prompt and set(by_prompt) != set(by_model), by_prompt
+        assert all(row["count"] != "–" for row in by_prompt.values())
+        assert page.inner_text("#models-dim") == "prompt version"
+        page.select_option("#dim", "app_version")
+        page.wait_for_selector("#models-table[data-dim=app_version]")
+        assert _table(page) and set(_table(page)) != set(by_prompt)
 
-            # The range picker on this page keeps the page and the dimension.
-            page.click(".range button[data-since='7d']")
-            _ready(page, "models", "7d")
-            assert "page=models" in page.url and "dim=app_version" in page.url and "since=7d" in page.url
-            page.select_option("#dim", "model")
-            page.wait_for_selector("#models-table[data-dim=model]")
-            _ready(page, "models", "7d")
-            page.screenshot(path=str(SCREENSHOTS / "models.png"), full_page=True)
+        # The range picker on this page keeps the page and the dimension.
+        page.click(".range button[data-since='7d']")
+        _ready(page, "models", "7d")
+        assert "page=models" in page.url and "dim=app_version" in page.url and "since=7d" in page.url
+        page.select_option("#dim", "model")
+        page.wait_for_selector("#models-table[data-dim=model]")
+        _ready(page, "models", "7d")
+        page.screenshot(path=str(SCREENSHOTS / "models.png"), full_page=True)
 
-            # Back returns to the previous state of the URL.
-            page.go_back()
-            page.wait_for_selector("#models-table[data-dim=app_version]")
+        # Back returns to the previous state of the URL.
+        page.go_back()
+        page.wait_for_selector("#models-table[data-dim=app_version]")
 
-            # Resources: a host without GPU shows its CPU and memory, and says there is no GPU.
-            page.click("#nav a[data-page=resources]")
-            _ready(page, "resources", "7d")
-            assert "page=resources" in page.url and "since=7d" in page.url
-            page.click(".range button[data-since='24h']")
-            _ready(page, "resources", "24h")
-            assert page.get_attribute("#resource-charts", "data-bucket") == "minute"
-            for chart in ["cpu", "memory", "process_cpu", "process_rss"]:
-                assert int(page.get_attribute(f"#res-{chart}", "data-points") or 0) >= 25, chart
-            assert page.locator("#res-cpu canvas").count() == 1
-            assert page.locator("#res-gpu_util").is_hidden()
-            assert page.get_attribute("#no-gpu", "data-gpu") == "none"
-            assert page.inner_text("#no-gpu").startswith("no GPU (")
-            assert "web-1\tvllm\tno GPU" in page.inner_text("#resources-hosts")
-            assert "of 59.6 GiB" in page.inner_text("#res-memory .figure")  # latest used, of the installed total
+        # Resources: a host without GPU shows its CPU and memory, and says there is no GPU.
+        page.click("#nav a[data-page=resources]")
+        _ready(page, "resources", "7d")
+        assert "page=resources" in page.url and "since=7d" in page.url
+        page.click(".range button[data-since='24h']")
+        _ready(page, "resources", "24h")
+        assert page.get_attribute("#resource-charts", "data-bucket") == "minute"
+        for chart in ["cpu", "memory", "process_cpu", "process_rss"]:
+            assert int(page.get_attribute(f"#res-{chart}", "data-points") or 0) >= 25, chart
+        assert page.locator("#res-cpu canvas").count() == 1
+        assert page.locator("#res-gpu_util").is_hidden()
+        assert page.get_attribute("#no-gpu", "data-gpu") == "none"
+        assert page.inner_text("#no-gpu").startswith("no GPU (")
+        assert "web-1\tvllm\tno GPU" in page.inner_text("#resources-hosts")
+        assert "of 59.6 GiB" in page.inner_text("#res-memory .figure")  # latest used, of the installed total
 
-            # A GPU host: its GPU charts appear, and the note names the host without one.
-            _post_resources(server, "gpu-1", gpu=True)
-            page.reload()
-            _ready(page, "resources", "24h")
-            assert page.locator("#res-gpu_util").is_visible()
-            assert int(page.get_attribute("#res-gpu_util", "data-series") or 0) == 2  # one line per GPU
-            assert int(page.get_attribute("#res-gpu_util", "data-points") or 0) >= 50
-            assert int(page.get_attribute("#res-cpu", "data-series") or 0) == 2  # one line per host
-            assert page.get_attribute("#no-gpu", "data-gpu") == "partial"
-            assert "web-1" in page.inner_text("#no-gpu") and "gpu-1" not in page.inner_text("#no-gpu")
-            page.screenshot(path=str(SCREENSHOTS / "resources.png"), full_page=True)
+        # A GPU host: its GPU charts appear, and the note names the host without one.
+        _post_resources(server, "gpu-1", gpu=True)
+        page.reload()
+        _ready(page, "resources", "24h")
+        assert page.locator("#res-gpu_util").is_visible()
+        assert int(page.get_attribute("#res-gpu_util", "data-series") or 0) == 2  # one line per GPU
+        assert int(page.get_attribute("#res-gpu_util", "data-points") or 0) >= 50
+        assert int(page.get_attribute("#res-cpu", "data-series") or 0) == 2  # one line per host
+        assert page.get_attribute("#no-gpu", "data-gpu") == "partial"
+        assert "web-1" in page.inner_text("#no-gpu") and "gpu-1" not in page.inner_text("#no-gpu")
+        page.screenshot(path=str(SCREENSHOTS / "resources.png"), full_page=True)
 
-            # And back to the Overview with the range kept.
-            page.click("#nav a[data-page=overview]")
-            _ready(page, "overview", "24h")
-            assert page.url.endswith("/?since=24h&dim=app_version")  # every parameter but page carries over
-            assert int(page.get_attribute("#chart-volume", "data-points") or 0) > 0
-        finally:
-            browser.close()
+        # And back to the Overview with the range kept.
+        page.click("#nav a[data-page=overview]")
+        _ready(page, "overview", "24h")
+        assert page.url.endswith("/?since=24h&dim=app_version")  # every parameter but page carries over
+        assert int(page.get_attribute("#chart-volume", "data-points") or 0) > 0
     assert errors == []
