@@ -14,7 +14,8 @@ import msgspec
 import pytest
 
 from heron.demo.generator import Scenario, generate
-from tests.conftest import RunningServer
+from heron.store.duckdb import DuckDBStore
+from tests.conftest import RunningServer, start_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -120,24 +121,50 @@ def test_overview_renders_every_chart_and_follows_the_range(server: RunningServe
         page.wait_for_selector("body[data-range='30d'][data-state=ready]")
         assert _points(page)["volume"] == week["volume"]  # all the traffic is in the last two days
 
+        # ?end= pins the window (a link to an incident stays on it): the day before yesterday's 24h.
+        pinned_end = int(time.time() - 86400)
+        page.goto(f"{server.url}/?since=24h&end={pinned_end}")
+        page.wait_for_selector("body[data-range='24h'][data-state=ready]")
+        assert page.locator("#unpin").is_visible() and page.inner_text("#updated").startswith("until ")
+        earlier = _points(page)
+        assert 0 < earlier["volume"] <= 25 and earlier["volume"] + day["volume"] >= week["volume"] - 2, (earlier, day, week)
+        page.click("#unpin")
+        page.wait_for_selector("#unpin", state="hidden")
+        assert "end=" not in page.url and page.inner_text("#updated").startswith("updated ")
+
         page.goto(f"{server.url}/?since=24h")
         page.wait_for_selector("body[data-range='24h'][data-state=ready]")
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-        # Anomalies are marked on their metric's chart and listed (the monitor finds none in replayed
-        # history, so the API's answer is stood in for here; the rest of the page is the real server's).
+        # Anomalies are marked on their metric's chart and listed. The monitor reports nothing on
+        # replayed history (it is its warm-up), so two are stored the monitor's way, through the
+        # store, while the server is down; the restarted server (monitor off) serves them.
+        server.stop()
         t = time.time() - 3 * 3600
-        anomalies = [{"t": t, "bucket_s": 60, "metric": "latency_p95", "dim": "", "value": "", "observed": 9000.0, "expected": 2000.0,
-                      "low": 0.0, "high": 4000.0, "score": 7.5, "kind": "spike", "detected_at": t + 180},
-                     {"t": t, "bucket_s": 60, "metric": "error_rate", "dim": "model", "value": "gpt-4o", "observed": 0.4,
-                      "expected": 0.02, "low": 0.0, "high": 0.06, "score": 9.0, "kind": "spike", "detected_at": t + 180}]  # fmt: skip
-        body = msgspec.json.encode({"start": t - 86400, "end": t + 3600, "anomalies": anomalies}).decode()
-        page.route("**/v1/anomalies?*", lambda route: route.fulfill(status=200, content_type="application/json", body=body))
-        page.reload()
-        page.wait_for_selector("body[data-state=ready]")
-        marks = {name: page.get_attribute(f"#chart-{name}", "data-anomalies") for name in CHARTS}
-        assert marks["latency"] == "1" and marks["error_rate"] == "0", marks  # a segment's anomaly is listed, not drawn
-        assert page.locator("#anomalies tbody tr").count() == 2
-        assert "model=gpt-4o" in page.inner_text("#anomalies")
+        store = DuckDBStore(server.data_dir / "heron.duckdb")
+        try:
+            store.write_anomalies("test", [
+                {"t": t, "bucket_s": 60, "metric": "latency_p95", "dim": "", "value": "", "observed": 9000.0, "expected": 2000.0,
+                 "low": 0.0, "high": 4000.0, "score": 7.5, "kind": "spike", "detected_at": t + 180},
+                {"t": t, "bucket_s": 60, "metric": "error_rate", "dim": "model", "value": "gpt-4o", "observed": 0.4,
+                 "expected": 0.02, "low": 0.0, "high": 0.06, "score": 9.0, "kind": "spike", "detected_at": t + 180}])  # fmt: skip
+        finally:
+            store.close()
+        restarted = start_server(server.data_dir, port=server.port, env={"HERON_MONITOR_INTERVAL": "0"})
+        try:
+            page.reload()
+            page.wait_for_selector("body[data-state=ready]")
+            marks = {name: page.get_attribute(f"#chart-{name}", "data-anomalies") for name in CHARTS}
+            assert marks["latency"] == "1" and marks["error_rate"] == "0", marks  # a segment's anomaly is listed, not drawn
+            assert page.locator("#anomalies tbody tr").count() == 2
+            assert "model=gpt-4o" in page.inner_text("#anomalies")
+
+            # With that model as the segment, its anomaly is drawn and the whole project's is not.
+            page.goto(f"{server.url}/?since=24h&model=gpt-4o")
+            page.wait_for_selector("body[data-segment='model=gpt-4o'][data-state=ready]")
+            marks = {name: page.get_attribute(f"#chart-{name}", "data-anomalies") for name in CHARTS}
+            assert marks["latency"] == "0" and marks["error_rate"] == "1", marks
+        finally:
+            restarted.stop()
     assert errors == []

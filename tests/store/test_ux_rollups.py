@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from heron.enrich.base import Signals, Turn
+from heron.errors import ValidationError
 from heron.enrich.satisfaction import shipped_weights
 from heron.schema.normalize import normalize_feedback, normalize_interaction
 from heron.schema.records import Feedback, Interaction, Message
@@ -169,3 +170,20 @@ def test_topic_models_are_versioned(store: DuckDBStore) -> None:
     assert store.save_topic_model("p", {"topics": []}, reason="fit") == 1
     assert store.save_topic_model("p", {"topics": [1]}, reason="rename") == 2
     assert store.topic_models() == {"p": (2, {"topics": [1]})}
+
+
+def test_ux_summary_slices_by_one_dimension(store: DuckDBStore) -> None:
+    a = _interaction("a", "c1", T0 + 60, "hello", prompt_version="v1")
+    b = _interaction("b", "c2", T0 + 120, "hi", prompt_version="v2")
+    c = _interaction("c", "c3", T0 + 180, "hey", prompt_version="v2")
+    _write(store, [(a, _signals(a, frustration=0.9)), (b, _signals(b)), (c, _signals(c))])
+    v2 = store.ux_summary("p", T0, NOW, where=("prompt_version", "v2"))
+    assert len(v2) == 1 and v2[0]["interactions"] == 2 and v2[0]["group"] is None
+    grouped = store.ux_summary("p", T0, NOW, group_by="prompt_version", where=("prompt_version", "v1"))
+    assert [(r["group"], r["interactions"]) for r in grouped] == [("v1", 1)]
+    hourly = store.ux_summary("p", T0, NOW, bucket="hour", where=("model", "gpt-4o"))
+    assert sum(r["interactions"] for r in hourly) == 3
+    with pytest.raises(ValidationError, match="prompt_version"):
+        store.ux_summary("p", T0, NOW, group_by="model", where=("prompt_version", "v1"))
+    with pytest.raises(ValidationError, match="provider"):
+        store.ux_summary("p", T0, NOW, where=("provider", "openai"))

@@ -69,23 +69,32 @@ class DuckDBUxReads:
         raise NotImplementedError
 
     def ux_summary(self, project: str, start: float, end: float, *, group_by: str | None = None, bucket: str = "all",
-                   topic_map: Mapping[int, int] | None = None) -> list[dict[str, Any]]:
+                   topic_map: Mapping[int, int] | None = None, where: tuple[str, str] | None = None) -> list[dict[str, Any]]:
         """Satisfaction, sentiment, frustration and unexpected-reply rates, cost and latency per group (and bucket).
 
         ``topic_map`` (merged topic id -> the topic it went into) folds merged topics together when grouping by topic.
+        ``where`` = (dimension, value) keeps one slice ('' = calls where it is not set). The rollups hold
+        one dimension per row, so a slice combines with grouping only by that same dimension.
         """
         if group_by is not None and group_by not in UX_GROUPS:
             raise ValidationError("group_by", f"unknown UX dimension {group_by!r}; valid: {', '.join(UX_GROUPS)}")
+        if where is not None:
+            if where[0] not in UX_GROUPS:
+                raise ValidationError(where[0], f"is not a UX dimension; valid: {', '.join(UX_GROUPS)}")
+            if group_by is not None and group_by != where[0]:
+                raise ValidationError(where[0], f"cannot be combined with group_by={group_by} (UX rollups hold one dimension at a time)")
         lo, hi = sql.hour_range(start, end)
         t = _bucket(bucket)
         group = _remap("value", topic_map or {}, text=True) if group_by == "topic_id" else "value"
+        dim = where[0] if where is not None else group_by or ""
+        sliced = " AND value = ?" if where is not None else ""
         rows = _rows(
             self._cursor().execute(
                 f"""SELECT t, "group", {_RATES} FROM (
-                    SELECT *, {t} AS t, nullif({group}, '') AS "group" FROM ux_rollup_hour
-                    WHERE project = ? AND dim = ? AND hour >= ? AND hour < ?)
+                    SELECT *, {t} AS t, {'nullif(' + group + ", '')" if group_by else 'NULL'} AS "group" FROM ux_rollup_hour
+                    WHERE project = ? AND dim = ? AND hour >= ? AND hour < ?{sliced})
                 GROUP BY ALL ORDER BY t, "group" NULLS FIRST""",
-                [*([lo] if bucket == "all" else []), project, group_by or "", lo, hi],
+                [*([lo] if bucket == "all" else []), project, dim, lo, hi, *([where[1]] if where is not None else [])],
             )
         )
         if group_by == "topic_id":

@@ -23,8 +23,10 @@ async def ux_summary(request: Request) -> Response:
         bucket = request.query_params.get("bucket", "all")
         svc = services(request)
         merged = svc.enrichment.topics.merged(principal.project) if svc.enrichment is not None and group_by == "topic_id" else None
+        dim, value = _slice(request)
+        where = (dim, value) if dim is not None and value is not None else None
         rows = await to_thread.run_sync(
-            lambda: svc.store.ux_summary(principal.project, start, end, group_by=group_by, bucket=bucket, topic_map=merged)  # type: ignore[attr-defined]
+            lambda: svc.store.ux_summary(principal.project, start, end, group_by=group_by, bucket=bucket, topic_map=merged, where=where)  # type: ignore[attr-defined]
         )
     except HeronError as exc:
         return error_response(exc)
@@ -32,10 +34,10 @@ async def ux_summary(request: Request) -> Response:
 
 
 def _slice(request: Request) -> tuple[str | None, str | None]:
-    """``?model=gpt-4o`` (any rollup dimension) selects one slice; at most one."""
+    """``?model=gpt-4o`` (any rollup dimension) selects one slice; at most one (the rollups hold one dimension per row)."""
     chosen = [(dim, request.query_params[dim]) for dim in ROLLUP_DIMENSIONS if dim in request.query_params]
     if len(chosen) > 1:
-        raise ValidationError(chosen[1][0], "users can be sliced by one dimension at a time")
+        raise ValidationError(chosen[1][0], "users and UX figures can be sliced by one dimension at a time")
     return chosen[0] if chosen else (None, None)
 
 

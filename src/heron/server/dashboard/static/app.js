@@ -2,7 +2,8 @@
    Plain JS, no build step; charts by uPlot (vendor/). Each page lives in pages/<name>.js and
    registers itself with Heron.page(name, {title, load(ctx)}); this file routes between them.
 
-   URL: /?page=<name>&since=<range>&<page filters>  (no page = overview). Every query parameter
+   URL: /?page=<name>&since=<range>[&end=<epoch or ISO>][&model=|app_version=|prompt_version=<segment>]
+   &<page filters>  (no page = overview). Every query parameter
    except `page` is carried over when moving between pages, so the range and filters follow. */
 "use strict";
 (function () {
@@ -36,6 +37,59 @@
   const pages = {};
   const state = { page: DEFAULT_PAGE, since: DEFAULT_RANGE, params: new URLSearchParams(), key: null, verified: false,
                   timer: null, plots: {}, loading: false, seq: 0 };
+
+  // The global segment: at most one of these in the URL (?model=gpt-4o), applied by every page whose
+  // data can be sliced by it (the UX rollups and user counts hold one dimension at a time).
+  const SEGMENT_DIMS = ["model", "app_version", "prompt_version"];
+  function segmentOf(params) {
+    for (const dim of SEGMENT_DIMS) { const value = params.get(dim); if (value != null) return { dim, value }; }
+    return null;
+  }
+  function sliceQuery(ctx) {
+    return ctx.segment ? "&" + ctx.segment.dim + "=" + encodeURIComponent(ctx.segment.value) : "";
+  }
+
+  // ---- the segment picker: a dimension, then one of its values seen in the range ------------
+  const segmentValues = new Map();  // "dim|since" -> Promise of the values, busiest first
+
+  function valuesOf(dim) {
+    const key = dim + "|" + state.since;
+    if (!segmentValues.has(key)) {
+      const { start, end } = window_();
+      segmentValues.set(key, api("/v1/metrics?bucket=all&metrics=count&group_by=" + dim + "&start=" + start + "&end=" + end)
+        .then((r) => r.series.filter((row) => row.group != null).sort((a, b) => b.count - a.count).map((row) => String(row.group)))
+        .catch(() => { segmentValues.delete(key); return []; }));
+    }
+    return segmentValues.get(key);
+  }
+
+  async function renderSegment() {
+    const seg = segmentOf(state.params);
+    const dim = seg ? seg.dim : state.segmentDim || "";
+    const dimSelect = $("#seg-dim");
+    const valueSelect = $("#seg-value");
+    dimSelect.value = dim;
+    valueSelect.hidden = !dim;
+    document.body.dataset.segment = seg ? seg.dim + "=" + seg.value : "";
+    if (!dim) return;
+    const values = await valuesOf(dim);
+    if (seg && !values.includes(seg.value)) values.unshift(seg.value);
+    const options = [["", "any " + dim.replace("_", " ")], ...values.map((v) => [v, v])].map(([value, text]) => {
+      const o = document.createElement("option");
+      o.value = value;
+      o.textContent = text;
+      return o;
+    });
+    valueSelect.replaceChildren(...options);
+    valueSelect.value = seg ? seg.value : "";
+  }
+
+  function setSegment(dim, value) {
+    const changes = Object.fromEntries(SEGMENT_DIMS.map((d) => [d, null]));
+    if (dim && value) changes[dim] = value;
+    state.segmentDim = dim;
+    go(href(state.page, changes));
+  }
 
   function epoch(t) { return typeof t === "number" ? t : Date.parse(t) / 1000; }
 
@@ -85,10 +139,20 @@
     return response.json();
   }
 
+  // ?end= (epoch seconds or an ISO date) pins the range's end: a link to an incident's window stays
+  // on that window. Without it the range ends now and follows the clock.
+  function pinnedEnd() {
+    const raw = state.params.get("end");
+    if (!raw) return null;
+    const t = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Date.parse(raw) / 1000;
+    return Number.isFinite(t) ? Math.floor(t) : null;
+  }
+
   function window_() {
     const span = RANGES[state.since];
-    const end = Math.floor(Date.now() / 1000);
-    return { span, start: end - span, end };
+    const pinned = pinnedEnd();
+    const end = pinned == null ? Math.floor(Date.now() / 1000) : pinned;
+    return { span, start: end - span, end, pinned: pinned != null };
   }
 
   function hourGrid(start, end) {
@@ -167,7 +231,8 @@
         await api("/v1/status");
         state.verified = true;
       }
-      const ctx = { since: state.since, params: state.params, ...window_(), stale: () => seq !== state.seq };
+      renderSegment();
+      const ctx = { since: state.since, params: state.params, segment: segmentOf(state.params), ...window_(), stale: () => seq !== state.seq };
       const data = await current.fetch(ctx);
       if (seq !== state.seq) return;
       $("#login").hidden = true;
@@ -175,7 +240,8 @@
       $("#error").hidden = true;
       renderNav();
       current.render(data, ctx);
-      $("#updated").textContent = "updated " + new Date().toLocaleTimeString();
+      $("#updated").textContent = ctx.pinned ? "until " + new Date(ctx.end * 1000).toLocaleString() : "updated " + new Date().toLocaleTimeString();
+      $("#unpin").hidden = !ctx.pinned;
       document.body.dataset.state = "ready";
       document.body.dataset.range = state.since;
     } catch (err) {
@@ -198,7 +264,7 @@
 
   function schedule() {
     clearInterval(state.timer);
-    if ($("#autorefresh").checked) state.timer = setInterval(() => { if (!document.hidden && !state.loading) load(); }, REFRESH_MS);
+    if ($("#autorefresh").checked) state.timer = setInterval(() => { if (!document.hidden && !state.loading && pinnedEnd() == null) load(); }, REFRESH_MS);
   }
 
   function init() {
@@ -206,6 +272,14 @@
     renderNav();
     for (const b of document.querySelectorAll(".range button")) b.addEventListener("click", () => setRange(b.dataset.since));
     $("#autorefresh").addEventListener("change", schedule);
+    $("#unpin").addEventListener("click", () => go(href(state.page, { end: null })));
+    $("#seg-dim").addEventListener("change", (e) => {
+      const dim = e.target.value;
+      if (!dim) return setSegment(null, null);
+      state.segmentDim = dim;
+      if (segmentOf(state.params)) setSegment(dim, null); else renderSegment();
+    });
+    $("#seg-value").addEventListener("change", (e) => setSegment($("#seg-dim").value, e.target.value));
     $("#login").addEventListener("submit", (e) => {
       e.preventDefault();
       state.key = $("#key").value.trim();
@@ -240,7 +314,7 @@
 
   // Pages register in their own scripts, loaded after this one; start once they all have.
   window.Heron = {
-    RANGES, HOUR, fmt, PALETTE, $, api, epoch, hourGrid, plot, dropPlot, setParam, state, card,
+    RANGES, HOUR, fmt, PALETTE, $, api, epoch, hourGrid, plot, dropPlot, setParam, state, card, SEGMENT_DIMS, sliceQuery,
     page(name, def) { pages[name] = def; },
   };
   document.addEventListener("DOMContentLoaded", init);

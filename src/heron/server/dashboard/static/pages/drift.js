@@ -17,10 +17,13 @@
 
   async function fetchAll(ctx) {
     const ref = refOf(ctx.params);
+    // The global segment slices both windows of the ad-hoc report; stored runs and anomalies are project-wide.
+    const seg = ctx.segment ? ["current_", "reference_"].map((side) => "&" + side + ctx.segment.dim + "=" + encodeURIComponent(ctx.segment.value)).join("") : "";
     const [report, series, anomalies] = await Promise.all([
-      api("/v1/drift?current=" + ctx.since + "&reference=" + encodeURIComponent(REFS[ref](ctx.since)) + "&embeddings=0"),
-      api("/v1/drift/series?since=" + ctx.since),
-      api("/v1/anomalies?since=" + ctx.since),
+      api("/v1/drift?current_start=" + ctx.start + "&current_end=" + ctx.end + "&reference=" + encodeURIComponent(REFS[ref](ctx.since)) +
+          "&embeddings=0" + seg),
+      api("/v1/drift/series?start=" + ctx.start + "&end=" + ctx.end),
+      api("/v1/anomalies?start=" + ctx.start + "&end=" + ctx.end),
     ]);
     return { ref, report, series: series.results || [], anomalies: anomalies.anomalies || [] };
   }
@@ -74,7 +77,9 @@
     verdict.textContent = !tested.length ? "not enough data to compare"
       : (report.drifted ? "dataset drifted" : "no dataset drift") + " · " + fmt.pct(report.share_drifted) + " of " + tested.length +
         " features drifted" + (report.drifted_features && report.drifted_features.length ? " (" + report.drifted_features.join(", ") + ")" : "");
-    $("#drift-windows").textContent = "reference " + windowText(report.reference) + " · current " + windowText(report.current) + " · n = reference / current";
+    const only = Object.entries(report.current.filters || {}).map(([k, v]) => k + " = " + v).join(", ");
+    $("#drift-windows").textContent = "reference " + windowText(report.reference) + " · current " + windowText(report.current) +
+      (only ? " · " + only + " only" : "") + " · n = reference / current";
   }
 
   function renderSeries(rows) {
@@ -108,10 +113,14 @@
     Heron.plot("drift-series", holder, runs, series, { fmt: fmt.score, height: 260, range: (u, lo, hi) => [0, Math.max(1, hi * 1.1)] });
   }
 
+  // Where an anomaly's segment is shown: the Overview for the whole project, the Overview sliced to
+  // the segment for a model or version, the topic's conversations for a topic.
   function segmentLink(a, since) {
-    if (a.dim === "") return "?since=" + encodeURIComponent(since);
-    if (MODEL_DIMS.includes(a.dim)) return "?page=models&dim=" + encodeURIComponent(a.dim) + "&since=" + encodeURIComponent(since);
-    return null;  // e.g. topic: no page shows topics yet
+    const q = "since=" + encodeURIComponent(since);
+    if (a.dim === "") return "?" + q;
+    if (MODEL_DIMS.includes(a.dim)) return "?" + q + "&" + a.dim + "=" + encodeURIComponent(a.value);
+    if (a.dim === "topic_id") return "?page=conversations&" + q + "&topic=" + encodeURIComponent(a.value);
+    return null;
   }
 
   function renderAnomalies(rows, since) {

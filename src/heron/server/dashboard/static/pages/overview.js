@@ -31,8 +31,9 @@
 
   async function fetchAll(ctx) {
     const { span, start, end } = ctx;
-    const prev = "&start=" + (start - span) + "&end=" + start;
-    const cur = "&start=" + start + "&end=" + end;
+    const seg = Heron.sliceQuery(ctx);  // the global segment, if any, slices every figure
+    const prev = "&start=" + (start - span) + "&end=" + start + seg;
+    const cur = "&start=" + start + "&end=" + end + seg;
     const [mh, ma, mp, uh, ua, up, an] = await Promise.all([
       api("/v1/metrics?bucket=hour&metrics=" + METRICS + cur),
       api("/v1/metrics?bucket=all&metrics=" + METRICS + cur),
@@ -40,7 +41,7 @@
       api("/v1/ux/summary?bucket=hour" + cur),
       api("/v1/ux/summary?bucket=all" + cur),
       api("/v1/ux/summary?bucket=all" + prev),
-      api("/v1/anomalies?since=" + ctx.since),
+      api("/v1/anomalies?start=" + start + "&end=" + end),
     ]);
     return {
       start, end,
@@ -100,7 +101,12 @@
     };
   }
 
-  function render(def, data, since) {
+  // The anomalies of the segment shown: the whole project's (no dim), or the global segment's.
+  function ofSegment(a, segment) {
+    return segment ? a.dim === segment.dim && a.value === segment.value : !a.dim;
+  }
+
+  function render(def, data, since, segment) {
     const el = card(def);
     const src = data[def.src];
     const xs = hourGrid(data.start, data.end);
@@ -113,9 +119,9 @@
     deltaEl.textContent = d.text;
     deltaEl.className = "delta " + d.cls;
 
-    // Anomalies of the whole project (no segment) on this chart's metrics, placed on their hour.
+    // Anomalies of the segment shown on this chart's metrics, placed on their hour.
     const list = data.anomalies
-      .filter((a) => def.anomalies.includes(a.metric) && !a.dim)
+      .filter((a) => def.anomalies.includes(a.metric) && ofSegment(a, segment))
       .map((a) => ({ hour: Math.floor(epoch(a.t) / HOUR) * HOUR, y: a.observed, a }));
     const points = src.hourly.filter((r) => r[def.series[0][0]] != null).length;  // hours with data, not zero-filled ones
     el.dataset.points = String(points);
@@ -171,7 +177,7 @@
     title: "Overview",
     fetch: fetchAll,
     render(data, ctx) {
-      for (const def of CHARTS) render(def, data, ctx.since);
+      for (const def of CHARTS) render(def, data, ctx.since, ctx.segment);
       renderAnomalies(data.anomalies);
     },
   });

@@ -1,0 +1,2 @@
+/* placeholder: the conversations page is being built */
+"use strict";

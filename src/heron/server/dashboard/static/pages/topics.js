@@ -1,0 +1,2 @@
+/* placeholder: the topics page is being built */
+"use strict";
