@@ -1,4 +1,4 @@
-"""Topic endpoints: the topic table, the flow between topics, emerging topics, and naming/merging them.
+"""Topic endpoints: the topic table, the topic map, the flow between topics, emerging topics, and naming/merging them.
 
 Reads take the read key; edits (rename, merge, accept/dismiss, refit) the write key.
 """
@@ -15,12 +15,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from heron.analytics import topics as analytics
+from heron.analytics.topic_map import topic_map
 from heron.errors import HeronError, ValidationError
 from heron.server.api import params
 from heron.server.context import authenticate, services
 from heron.server.ingest.decode import split_msgspec_error
 from heron.server.responses import error_response, json_response
-from heron.server.topics import Topics
+from heron.server.topics import MIN_MESSAGES, Topics
 
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
@@ -97,6 +98,23 @@ async def topic_flow(request: Request) -> Response:
     return json_response({"start": start, "end": end, **analytics.flow(rows, labels)})
 
 
+async def topic_layout(request: Request) -> Response:
+    """The current model's topics on a plane (classical MDS of their centroids); volumes come from ``/v1/topics``."""
+    try:
+        project = authenticate(request, "read").project
+        topics = _topics(request)
+        version, model = topics.version(project), topics.model(project)
+        if model is None:
+            result: dict[str, Any] = {"topics": [], "explained": None}
+        else:
+            current = model.topics
+            result = await to_thread.run_sync(
+                lambda: topic_map([t.id for t in current], [t.centroid for t in current], topics.describe(project)))
+    except HeronError as exc:
+        return error_response(exc)
+    return json_response({"model_version": version, "min_messages": MIN_MESSAGES, **result})
+
+
 async def emerging(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
@@ -153,6 +171,7 @@ def _refit(request: Request, topics: Topics, project: str) -> Any:
 routes = [
     Route("/v1/topics", topic_table, methods=["GET"]),
     Route("/v1/topics/flow", topic_flow, methods=["GET"]),
+    Route("/v1/topics/map", topic_layout, methods=["GET"]),
     Route("/v1/topics/emerging", emerging, methods=["GET"]),
     Route("/v1/topics/merge", _edit(_merge), methods=["POST"]),
     Route("/v1/topics/fit", _edit(_refit), methods=["POST"]),
