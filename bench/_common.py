@@ -81,17 +81,20 @@ class Server:
                 os.kill(self.proc.pid, signal.SIGKILL)
 
 
-def start_server(data_dir: Path) -> Server:
+def start_server(data_dir: Path, env: dict[str, str] | None = None) -> Server:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "heron.cli", "serve", "--data-dir", str(data_dir), "--port", str(port),
          "--project", "bench", "--write-key", WRITE_KEY, "--read-key", READ_KEY],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # a large store may migrate first
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return Server(url, proc)

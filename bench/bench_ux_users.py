@@ -6,8 +6,9 @@ again per dimension value), and times each query repeatedly, after one warm-up r
 DAU/WAU/MAU with new and returning users over 30 and 7 days, total and by model; day
 cohorts with a 31-column heat map; week cohorts by prompt version. The worst p95 is
 `ux_users_query_p95_ms_10m`. Engagement (interactions and conversation time per user
-per day) scans the raw interactions, so it is timed apart: `ux_engagement_p95_ms_10m`,
-over 7 and 30 days.
+per day, from the ``daily_engagement`` rollup and the keys of ``daily_users``) is timed
+apart: `ux_engagement_p95_ms_10m`, over 7 days (everyone and one model) and 30 days.
+A store built before ``daily_engagement`` existed computes it on open (~70 s at 10M).
 
 The benchmark's users are active every day, so its cohorts are degenerate; the
 queries' work depends on the number of user-days, not on what the cohorts look like.
@@ -61,7 +62,7 @@ def main() -> None:
     try:
         for figure, queries, repeat, target in (
             ("ux_users_query_p95_ms_10m", users_queries(store), args.repeat, "< 200 at 10M"),
-            ("ux_engagement_p95_ms_10m", engagement_queries(store), max(args.repeat // 8, 3), "—"),
+            ("ux_engagement_p95_ms_10m", engagement_queries(store), args.repeat, "< 300 at 10M"),
         ):
             timings = time_queries(queries, repeat)
             for name, samples in timings.items():

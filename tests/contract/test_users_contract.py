@@ -169,6 +169,42 @@ def test_engagement_matches_reference(loaded: tuple[Store, list[Interaction]], d
     assert got["summary"]["users"] > 0 and got["summary"]["engagement_s"] > 0
 
 
+def test_engagement_follows_conversations_across_writes(store: Store) -> None:
+    # One call per write, out of time order, so stored conversations grow at both ends and
+    # gain calls of other models and statuses; they cross midnight; three users share the
+    # conversation ids; loose calls, some without an end. After each write (and a replay of
+    # ids already stored) the store agrees with a recount of everything written so far.
+    rng = random.Random(3)
+    items: list[Interaction] = []
+    for u in range(3):
+        for c in range(2):
+            t = T0 + 86400 - 1800 + rng.uniform(0, 900)
+            for _ in range(6):
+                latency = None if rng.random() < 0.2 else rng.uniform(100, 5000)
+                error = "Timeout" if rng.random() < 0.3 else None
+                items.append(call(len(items), f"u{u}", t, conversation_id=f"c{c}", latency_ms=latency,
+                                  model=rng.choice(["gpt-4o", "claude"]), error_type=error))
+                t += rng.uniform(60, 900)
+        for k in range(2):
+            items.append(call(len(items), f"u{u}", T0 + 86400 + 3600 * (u + k), latency_ms=None if k else 800.0))
+    rng.shuffle(items)
+    slices = [*SLICES, ("status", "error"), ("model", "gpt-4o")]
+
+    def check(written: list[Interaction]) -> None:
+        for dim, value in slices:
+            got = store.engagement(ActivityQuery(project="p", start=T0, end=T0 + 3 * 86400, dim=dim, value=value))
+            assert_close(got, reference_engagement(written, 0, 3, dim, value), f"{dim}={value}")
+
+    for lsn, item in enumerate(items, start=1):
+        store.write([item], [], lsn=lsn)
+        if lsn % 4 == 0:
+            check(items[:lsn])
+    check(items)
+    store.write(items[::3], [], lsn=len(items) + 1)
+    check(items)
+    assert store.engagement(ActivityQuery(project="p", start=T0, end=T0 + 3 * 86400))["summary"]["interactions"] == len(items)
+
+
 def test_long_window_is_stitched_from_pieces(store: Store) -> None:
     # Over 99 days the store answers in several statements; the seams must not show.
     items = traffic(11, users=25, days=230)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from heron.server.api import conversations as conversation_routes
 from heron.server.api import costs as cost_routes
 from heron.server.api import routes as api_routes
 from heron.server.api import drift as drift_routes
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi),
         *ingest_routes.routes,
         *api_routes.routes,
+        *conversation_routes.routes,
         *cost_routes.routes,
         *ux_routes.routes,
         *topic_routes.routes,

@@ -4,8 +4,10 @@ Active users and retention read ``daily_users`` (one row per project, UTC day,
 dimension value and 64-bit user hash, kept by every write): a slice is a
 (dim, value) of it, dim '' / value '' being everyone. Each is one SQL statement
 that returns at most a few thousand rows, whatever the number of users.
-Engagement needs interaction counts and conversation times, which no rollup
-keeps, so it scans ``interactions`` in the window.
+Engagement reads rollups too: users per day from ``daily_user_counts``, calls
+and conversation time per day from ``daily_engagement`` (kept by every write,
+see :mod:`heron.store._duckdb_engagement`), active days per user from the keys
+of ``daily_users``; it never scans ``interactions``.
 
 The definitions are those of :mod:`heron.analytics.retention`, the numpy
 reference the contract tests compare against; ``docs/users.md`` states them.
@@ -17,7 +19,7 @@ reference the contract tests compare against; ``docs/users.md`` states them.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -82,23 +84,17 @@ def _retention_sql(period: str) -> str:
     """
 
 
-def _engagement_sql(dim: str | None) -> str:
-    """(kind, key, a, b, c): kind 0 per day (users, interactions, engagement µs); kind 1 per
-    number of active days (users)."""
-    sliced = f" AND coalesce({dim}, '') = $value" if dim else ""
-    return f"""
-    WITH piece AS (
-        SELECT CAST(start_time AS DATE) AS day, user_id, count(*) AS n,
-               epoch_us(max(coalesce(end_time, start_time))) - epoch_us(min(start_time)) AS us
-        FROM interactions
-        WHERE project = $project AND start_time >= $lo_ts AND start_time < $hi_ts AND user_id IS NOT NULL{sliced}
-        GROUP BY day, user_id, conversation_id, CASE WHEN conversation_id IS NULL THEN id END
-    ),
-    user_day AS MATERIALIZED (SELECT day, user_id, sum(n) AS n, sum(us) AS us FROM piece GROUP BY day, user_id)
-    SELECT 0 AS kind, {_DAY} AS key, count(*) AS a, sum(n) AS b, sum(us) AS c FROM user_day GROUP BY day
-    UNION ALL
-    SELECT 1, days, count(*), 0, 0 FROM (SELECT count(*) AS days FROM user_day GROUP BY user_id) GROUP BY days
-    """
+# (kind, key, a, b, c) from rollups kept at write time: kind 0 per day (users), kind 1 per day
+# (interactions, engagement µs), kind 2 per number of active days (users; from daily_users).
+_SLICE = "project = $project AND dim = $dim AND value = $value AND day >= DATE '1970-01-01' + CAST($lo AS INTEGER)" \
+    " AND day < DATE '1970-01-01' + CAST($hi AS INTEGER)"
+_ENGAGEMENT = f"""
+SELECT 0 AS kind, {_DAY} AS key, users AS a, 0 AS b, 0 AS c FROM daily_user_counts WHERE {_SLICE}
+UNION ALL
+SELECT 1, {_DAY}, 0, n, engagement_us FROM daily_engagement WHERE {_SLICE}
+UNION ALL
+SELECT 2, days, count(*), 0, 0 FROM (SELECT count(*) AS days FROM daily_users WHERE {_SLICE} GROUP BY user_hash) GROUP BY days
+"""
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -106,10 +102,6 @@ def _engagement_sql(dim: str | None) -> str:
 
 def _to_date(day: int) -> date:
     return _EPOCH + timedelta(days=int(day))
-
-
-def _to_datetime(day: int) -> datetime:
-    return datetime(1970, 1, 1) + timedelta(days=int(day))
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -245,14 +237,17 @@ def engagement(cur: duckdb.DuckDBPyConnection, query: ActivityQuery) -> dict[str
     per_day = [(0, 0, 0)] * n_days
     histogram = [0] * n_days
     if n_days:
-        params: dict[str, Any] = {"project": query.project, "lo_ts": _to_datetime(lo), "hi_ts": _to_datetime(hi)}
-        if dim:
-            params["value"] = value
-        for kind, key, a, b, c in cur.execute(_engagement_sql(dim or None), params).fetchall():
+        params = {"project": query.project, "dim": dim, "value": value, "lo": lo, "hi": hi}
+        users_on = [0] * n_days
+        sums_on = [(0, 0)] * n_days
+        for kind, key, a, b, c in cur.execute(_ENGAGEMENT, params).fetchall():
             if kind == 0:
-                per_day[key - lo] = (int(a), int(b), int(c))
+                users_on[key - lo] = int(a)
+            elif kind == 1:
+                sums_on[key - lo] = (int(b), int(c))
             else:
                 histogram[key - 1] = int(a)
+        per_day = [(u, n, us) for u, (n, us) in zip(users_on, sums_on)]
     days = [
         {
             "day": _to_date(lo + i),

@@ -159,6 +159,37 @@ class RetentionQuery:
     value: str | None = None
 
 
+CONVERSATION_FILTERS: tuple[str, ...] = ("model", "app_version", "prompt_version", "user_id")
+"""Turn columns a conversation search may match exactly."""
+
+SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
+"""A user message's sentiment class: below -0.05, between, from 0.05 (VADER's compound cut-offs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationQuery:
+    """Conversations with a turn in [start, end) that matches every condition; newest match first (docs/api.md)."""
+
+    project: str
+    start: float
+    end: float
+    equals: tuple[tuple[str, str], ...] = ()
+    """(column, value) pairs, column from CONVERSATION_FILTERS."""
+    text: str | None = None
+    """Case-insensitive substring of the turn's input messages or output."""
+    topics: tuple[int, ...] = ()
+    """Stored topic ids, any of them (a merged topic and the ids merged into it)."""
+    sentiment: str | None = None
+    """One of SENTIMENTS."""
+    frustrated: bool = False
+    """Frustration of at least 0.5 (as the UX rollups count a frustrated turn)."""
+    errors: bool = False
+    """The call failed (status ``error``)."""
+    limit: int = 50
+    cursor: str | None = None
+    """Opaque, from a previous page's ``next_cursor``."""
+
+
 @runtime_checkable
 class Store(Protocol):
     """Durable storage of interactions and feedback, with the queries Heron needs.
@@ -185,6 +216,9 @@ class Store(Protocol):
 
     def conversation(self, project: str, conversation_id: str) -> list[dict[str, Any]]:
         """Every interaction of one conversation, oldest first, each with its feedback."""
+
+    def conversations(self, query: ConversationQuery) -> Page:
+        """One summary row per matching conversation, newest matching turn first (docs/api.md, Conversations)."""
 
     def metrics(self, query: MetricsQuery) -> list[dict[str, Any]]:
         """Rows of ``{"t": bucket_start, "group": value|None, <metric>: number|None}``."""

@@ -21,9 +21,11 @@ from heron.errors import StoreError
 from heron.schema.records import Feedback, Interaction, ResourceSample
 from heron.stats import sketch
 from heron.pricing import PriceOverride, PriceTable
+from heron.store import _duckdb_engagement as _engagement
 from heron.store import _duckdb_pricing as _pricing
 from heron.store._duckdb_resources import DuckDBResourceReads
 from heron.store._duckdb_monitoring import DuckDBMonitoring
+from heron.store._duckdb_conversations import DuckDBConversations
 from heron.store._duckdb_signals import DuckDBSignals
 from heron.store._duckdb_ux_reads import DuckDBUxReads
 from heron.store._duckdb_users import DuckDBUserReads
@@ -40,7 +42,7 @@ from heron.store.base import (
 from heron.store.migrations import migrations
 
 _log = logging.getLogger("heron.store")
-_LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
+_LONG_DIMS = _engagement.LONG_DIMS
 
 
 def _merge(table: str, time_col: str, key: str, select: str, old: str) -> list[str]:
@@ -78,6 +80,7 @@ _FOLD = [
     )
     QUALIFY row_number() OVER (PARTITION BY b.project, b.id) = 1
     """,
+    _engagement.OLD_CALLS,  # before the new rows are stored: the stored calls of the conversations they extend
     "INSERT INTO interactions BY NAME SELECT * FROM new_rows",  # by name: migrations append columns in any order
     f"""
     CREATE OR REPLACE TEMP TABLE long_rows AS
@@ -144,10 +147,19 @@ _FOLD = [
         "SELECT project, day, dim, value, sum(users) FROM u GROUP BY ALL",
         "SELECT * FROM daily_user_counts",
     ),
+    # Calls with a user and their conversations' time, per (day, dimension value).
+    _engagement.PART,
+    *_merge(
+        "daily_engagement",
+        "day",
+        "project, day, dim, value",
+        "SELECT project, day, dim, value, sum(n), sum(engagement_us) FROM u GROUP BY ALL",
+        "SELECT * FROM daily_engagement",
+    ),
 ]
 
 
-class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserReads, DuckDBMonitoring):
+class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserReads, DuckDBMonitoring, DuckDBConversations):
     """:class:`heron.store.base.Store` over an embedded DuckDB file."""
 
     def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = None, threads: int | None = None) -> None:
@@ -168,6 +180,8 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         self._migrate()
         if not self.ux_ready():  # turns enriched before the UX rollups existed (or an interrupted rebuild)
             self.rebuild_ux(progress=lambda done, total: _log.info("building UX rollups: %d/%d days", done, total))
+        # days stored before daily_engagement existed (one day per transaction; resumes if interrupted)
+        _engagement.backfill(self._con, progress=lambda done, total: _log.info("building engagement rollup: %d/%d days", done, total))
         self._applied = int(self._scalar(self._con, "SELECT lsn FROM wal_applied WHERE id = 0"))
 
     # -- lifecycle -------------------------------------------------------------
@@ -309,39 +323,6 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         item = sql.interaction_row(rows[0])
         item["feedback"] = self._feedback_for(project, [interaction_id]).get(interaction_id, [])
         return item
-
-    def conversation(self, project: str, conversation_id: str) -> list[dict[str, Any]]:
-        rows = sql.fetch_dicts(
-            self._cursor().execute(
-                "SELECT * FROM interactions WHERE project = ? AND conversation_id = ? ORDER BY start_time, id",
-                [project, conversation_id],
-            )
-        )
-        items = [sql.interaction_row(r) for r in rows]
-        ids = [i["id"] for i in items]
-        feedback = self._feedback_for(project, ids)
-        signals = self._signals_for(project, ids)
-        for item in items:
-            item["feedback"] = feedback.get(item["id"], [])
-            found = signals.get(item["id"])
-            item["signals"] = found
-            item["satisfaction"] = found.pop("satisfaction") if found else None
-            item["satisfaction_source"] = None if not found or item["satisfaction"] is None else (
-                "explicit" if found["explicit"] is not None else "implicit")
-        return items
-
-    def _signals_for(self, project: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Each interaction's enrichment signals (None until enriched)."""
-        if not ids:
-            return {}
-        rows = sql.fetch_dicts(
-            self._cursor().execute(
-                "SELECT * EXCLUDE (project, start_time, conversation_id, user_id, model, prompt_version, app_version,"
-                " variant, enriched_at, latency_ms, cost_usd, counted) FROM interaction_signals WHERE project = ? AND list_contains(?, interaction_id)",
-                [project, ids],
-            )
-        )
-        return {row.pop("interaction_id"): row for row in rows}
 
     def _feedback_for(self, project: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         if not ids:

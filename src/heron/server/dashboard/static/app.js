@@ -127,6 +127,13 @@
 
   function setParam(name, value) { go(href(state.page, { [name]: value })); }
 
+  // Several parameters in one history entry; null or "" removes one. No entry when nothing changes.
+  function setParams(changes) {
+    const cleaned = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v === "" ? null : v]));
+    const url = href(state.page, cleaned);
+    if (url !== location.pathname + location.search) go(url);
+  }
+
   function setRange(since) {
     if (!(since in RANGES) || since === state.since) return;
     setParam("since", since);
@@ -314,7 +321,7 @@
 
   // Pages register in their own scripts, loaded after this one; start once they all have.
   window.Heron = {
-    RANGES, HOUR, fmt, PALETTE, $, api, epoch, hourGrid, plot, dropPlot, setParam, state, card, SEGMENT_DIMS, sliceQuery,
+    RANGES, HOUR, fmt, PALETTE, $, api, epoch, hourGrid, plot, dropPlot, setParam, setParams, href, state, card, SEGMENT_DIMS, sliceQuery,
     page(name, def) { pages[name] = def; },
   };
   document.addEventListener("DOMContentLoaded", init);
