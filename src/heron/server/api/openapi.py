@@ -124,6 +124,19 @@ def openapi_document() -> dict[str, Any]:
                 [{"name": "interaction_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 {"type": "object"},
             ),
+            "/v1/conversations": _get(
+                "Search conversations: one row per conversation with a turn in the window matching every filter, newest match first",
+                _TIME_PARAMS + [
+                    {"name": n, "in": "query", "schema": {"type": "string"}, "description": d} for n, d in (
+                        ("model", "Exact model of the matching turn."), ("app_version", "Exact app version."),
+                        ("prompt_version", "Exact prompt version."), ("user", "Exact user id (alias user_id)."),
+                        ("topic", "Topic id (merged topics included)."), ("q", "Case-insensitive text in the messages or the reply."),
+                        ("sentiment", "negative (< -0.05), neutral or positive (>= 0.05) user message."),
+                        ("frustrated", "1: frustration >= 0.5 only."), ("errors", "1: failed calls only."),
+                        ("limit", "Rows per page, 1 to 200 (default 50)."), ("cursor", "next_cursor of the previous page."))
+                ],
+                {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}},
+            ),
             "/v1/conversations/{conversation_id}": _get(
                 "One conversation's interactions in order, each with its feedback",
                 [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}],
