@@ -28,7 +28,7 @@ def _as_before_0006(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         con.execute("ALTER TABLE interactions DROP COLUMN retry_of")
-        for table in ("drift_results", "anomalies", "monitor_state", "daily_engagement", "engagement_pending"):  # 0007, 0008
+        for table in ("drift_results", "anomalies", "monitor_state", "daily_engagement", "engagement_pending", "engagement_state"):  # 0007, 0008, 0010
             con.execute(f"DROP TABLE {table}")
         con.execute("DELETE FROM schema_version WHERE version >= ?", [RETRY])
     finally:

@@ -12,7 +12,13 @@ A piece is not additive: a new call that extends a conversation already stored
 changes its span. So the fold reads back the stored calls of the pieces the new
 calls touch (same project, user, start day and conversation; loose calls need
 none), takes each touched piece's span with and without the new calls, and adds
-the difference. ``old_calls`` is taken before the new rows are inserted.
+the difference.
+
+That read-back scans the touched days' calls, so it is not done per write: the calls
+with ``rowid`` above ``engagement_state.watermark`` are folded together once
+``FOLD_ROWS`` of them are waiting or ``FOLD_SECONDS`` have passed (by the next write),
+and before every engagement read, so reads are always exact. Measured: one fold per
+write cost ingest ~12 % (bench_ingest, same run, 2 cores).
 
 Days stored before this rollup existed are listed in ``engagement_pending`` by the
 migration that created it; :func:`backfill` computes them from ``interactions``,
@@ -63,28 +69,45 @@ def _day_sums(calls: str) -> str:
     """
 
 
+FOLD_ROWS = 50_000
+"""Calls waiting to be folded that trigger a fold at the next write."""
+FOLD_SECONDS = 10.0
+"""Seconds after which the next write folds whatever is waiting."""
+
+_NEW = "rowid > $wm AND rowid <= $hi AND user_id IS NOT NULL"
 _IN_DAYS = "i.start_time >= (SELECT CAST(min(day) AS TIMESTAMP) FROM k) AND i.start_time < (SELECT CAST(max(day) AS TIMESTAMP) FROM k) + INTERVAL 1 DAY"
 
-# Statements of the store's write fold, over its temp table ``new_rows`` (the calls new to the
-# store). OLD_CALLS runs before they are inserted; PART leaves the increments in ``part``.
-OLD_CALLS = f"""
-CREATE OR REPLACE TEMP TABLE old_calls AS
-WITH k AS (
-    SELECT DISTINCT project, user_id, conversation_id, CAST(start_time AS DATE) AS day
-    FROM new_rows WHERE user_id IS NOT NULL AND conversation_id IS NOT NULL
-),
-hit AS (  -- found on the key columns alone, so the other columns are read for these rows only
-    SELECT i.rowid AS r FROM interactions i
-    SEMI JOIN k ON i.project = k.project AND i.user_id = k.user_id AND i.conversation_id = k.conversation_id
-               AND CAST(i.start_time AS DATE) = k.day
-    WHERE {_IN_DAYS}
+# The increments the calls with rowid in ($wm, $hi] add, with the stored calls (rowid <= $wm)
+# of the conversations they extend read back on the key columns first, so the other columns
+# are read for those rows only.
+_OLD_CALLS = f"""
+SELECT * FROM (
+    WITH k AS (
+        SELECT DISTINCT project, user_id, conversation_id, CAST(start_time AS DATE) AS day
+        FROM interactions WHERE {_NEW} AND conversation_id IS NOT NULL
+    ),
+    hit AS (
+        SELECT i.rowid AS r FROM interactions i
+        SEMI JOIN k ON i.project = k.project AND i.user_id = k.user_id AND i.conversation_id = k.conversation_id
+                   AND CAST(i.start_time AS DATE) = k.day
+        WHERE i.rowid <= $wm AND {_IN_DAYS}
+    )
+    {_calls("interactions i JOIN hit ON i.rowid = hit.r", 0, _IN_DAYS, _CONVERSATION_PIECE)}
 )
-{_calls("interactions i JOIN hit ON i.rowid = hit.r", 0, _IN_DAYS, _CONVERSATION_PIECE)}
 """
 
-PART = "CREATE OR REPLACE TEMP TABLE part AS " + _day_sums(
-    _calls("new_rows", 1, "user_id IS NOT NULL") + " UNION ALL SELECT * FROM old_calls"
-)
+PART = "CREATE OR REPLACE TEMP TABLE part AS " + _day_sums(_calls("interactions", 1, _NEW) + " UNION ALL " + _OLD_CALLS)
+"""The fold's increments into ``part`` (parameters ``wm``, ``hi``); the store merges them into daily_engagement."""
+
+ADVANCE = "UPDATE engagement_state SET watermark = $hi WHERE id = 0"
+
+
+def bounds(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(watermark, highest rowid): the calls waiting to be folded are those in between."""
+    row = con.execute("SELECT (SELECT watermark FROM engagement_state WHERE id = 0), (SELECT coalesce(max(rowid), -1) FROM interactions)").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
 
 _BACKFILL = [
     "DELETE FROM daily_engagement WHERE day = $day",
@@ -93,7 +116,8 @@ _BACKFILL = [
         _calls(
             "interactions",
             1,
-            "start_time >= CAST($day AS TIMESTAMP) AND start_time < CAST($day AS TIMESTAMP) + INTERVAL 1 DAY AND user_id IS NOT NULL",
+            "start_time >= CAST($day AS TIMESTAMP) AND start_time < CAST($day AS TIMESTAMP) + INTERVAL 1 DAY AND user_id IS NOT NULL"
+            " AND rowid <= (SELECT watermark FROM engagement_state WHERE id = 0)",  # later calls are folded as usual
         )
     ),
     "DELETE FROM engagement_pending WHERE day = $day",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from heron.store import _duckdb_ux as _ux
 from heron.store._arrow import feedback_table, interactions_table, resources_table
 from heron.store.base import (
     ROLLUP_DIMENSIONS,
+    ActivityQuery,
     InteractionQuery,
     MetricsQuery,
     Page,
@@ -80,7 +82,6 @@ _FOLD = [
     )
     QUALIFY row_number() OVER (PARTITION BY b.project, b.id) = 1
     """,
-    _engagement.OLD_CALLS,  # before the new rows are stored: the stored calls of the conversations they extend
     "INSERT INTO interactions BY NAME SELECT * FROM new_rows",  # by name: migrations append columns in any order
     f"""
     CREATE OR REPLACE TEMP TABLE long_rows AS
@@ -147,7 +148,11 @@ _FOLD = [
         "SELECT project, day, dim, value, sum(users) FROM u GROUP BY ALL",
         "SELECT * FROM daily_user_counts",
     ),
-    # Calls with a user and their conversations' time, per (day, dimension value).
+]
+
+# Calls with a user and their conversations' time, per (day, dimension value): folded in
+# batches of stored calls (rowid in ($wm, $hi]), see heron.store._duckdb_engagement.
+_ENGAGEMENT_FOLD = [
     _engagement.PART,
     *_merge(
         "daily_engagement",
@@ -156,6 +161,7 @@ _FOLD = [
         "SELECT project, day, dim, value, sum(n), sum(engagement_us) FROM u GROUP BY ALL",
         "SELECT * FROM daily_engagement",
     ),
+    _engagement.ADVANCE,
 ]
 
 
@@ -176,7 +182,8 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         self._con.execute("SET enable_progress_bar = false")
         self._local = threading.local()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # a write folds engagement under the same lock
+        self._engagement_folded = time.monotonic()
         self._migrate()
         if not self.ux_ready():  # turns enriched before the UX rollups existed (or an interrupted rebuild)
             self.rebuild_ux(progress=lambda done, total: _log.info("building UX rollups: %d/%d days", done, total))
@@ -270,6 +277,35 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
                 raise StoreError(f"write failed: {exc}") from exc
             if lsn:
                 self._applied = lsn
+            if interactions:
+                self._fold_engagement(due_only=True)
+
+    def _fold_engagement(self, *, due_only: bool = False) -> None:
+        """Fold the calls stored since the last fold into ``daily_engagement`` (all of them, or
+        only once enough are waiting or enough time has passed)."""
+        with self._write_lock:
+            con = self._con
+            wm, hi = _engagement.bounds(con)
+            if hi <= wm:
+                return
+            if due_only and hi - wm < _engagement.FOLD_ROWS and time.monotonic() - self._engagement_folded < _engagement.FOLD_SECONDS:
+                return
+            con.execute("BEGIN")
+            try:
+                for statement in _ENGAGEMENT_FOLD:
+                    if "$wm" in statement or "$hi" in statement:
+                        con.execute(statement, {"wm": wm, "hi": hi} if "$wm" in statement else {"hi": hi})
+                    else:
+                        con.execute(statement)
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise StoreError(f"engagement fold failed: {exc}") from exc
+            self._engagement_folded = time.monotonic()
+
+    def engagement(self, query: ActivityQuery) -> dict[str, Any]:
+        self._fold_engagement()  # exact: whatever is waiting goes in first
+        return super().engagement(query)
 
     def price_overrides(self, project: str) -> list[PriceOverride]:
         return _pricing.load_overrides(self._cursor(), project)
