@@ -19,6 +19,7 @@ BENCHMARKS = [
     ["bench.eval_topics"],
     ["bench.bench_drift"],
     ["bench.bench_anomaly"],
+    ["bench.bench_dashboard"],
 ]
 
 TARGETS = {
@@ -40,6 +41,8 @@ TARGETS = {
     "drift_1m_s": "< 1",
     "drift_embed_10k_s": "< 2",
     "anomaly_10k_series_s": "< 1",
+    "dashboard_api_p95_ms_10m": "< 300",
+    "dashboard_paint_s": "< 1.5",
 }
 
 
@@ -96,6 +99,11 @@ def render() -> str:
         "  500-permutation test, 10k vs 10k × 256 dims (bench/bench_drift.py, docs/drift.md).",
         "- `anomaly_10k_series_s`: one closed bucket for 10,000 series through the anomaly detector, median",
         "  after an 8-day warm-up (bench/bench_anomaly.py; detection quality: bench/eval_anomaly.py, docs/anomalies.md).",
+        "- `dashboard_api_p95_ms_10m`: every API request the seven dashboard pages make on the 24h, 7d and 30d",
+        "  ranges (recorded from headless Chromium, the window pinned to the 10M store's end with `?end=`),",
+        "  each replayed 20 times over HTTP; the worst p95, per page in Details. `dashboard_paint_s`: navigation",
+        "  start to the Overview's eight charts drawn, fresh browser context (no cache), median of 5 loads",
+        "  (bench/bench_dashboard.py; monitor off, nothing to enrich, the 10M store of bench_query + bench_ux_query).",
         "- `metrics_scrape_ms`: median time of one `GET /metrics` through HTTP, read to the last byte, from",
         "  a real server whose metrics hold 5,000 interaction label sets (100 models × 10 app versions ×",
         "  5 statuses; histograms by model and status), with every series changed since the previous",

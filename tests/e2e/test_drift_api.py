@@ -45,6 +45,10 @@ def test_versions_compared_by_api_and_cli(server: RunningServer) -> None:
     bad = httpx.get(f"{server.url}/v1/drift", params={"current_colour": "red", "reference_start": "0", "reference_end": "-5"},
                     headers=server.read_headers)  # fmt: skip
     assert bad.status_code == 400 and "reference_end" in bad.text
+    bad = httpx.get(f"{server.url}/v1/drift", params={"sample": "50"}, headers=server.read_headers)
+    assert bad.status_code == 400 and bad.json()["field"] == "sample" and "1,000 to 100,000" in bad.text
+    small = httpx.get(f"{server.url}/v1/drift", params={"sample": "1000", "embeddings": "0"}, headers=server.read_headers).json()
+    assert max(f["n_current"] for f in small["features"]) <= 1000
     assert httpx.get(f"{server.url}/v1/anomalies", headers=server.read_headers).json()["anomalies"] == []
     assert httpx.get(f"{server.url}/v1/drift/series", headers=server.read_headers).status_code == 200
 

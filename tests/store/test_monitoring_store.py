@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from heron.enrich.base import Signals, Turn
 from heron.errors import ValidationError
 from heron.schema.normalize import normalize_interaction
 from heron.schema.records import Interaction, Message
@@ -77,3 +78,20 @@ def test_results_anomalies_and_state_round_trip(store: DuckDBStore) -> None:
     store.save_state("x", b"\x00\x01")
     store.save_state("x", b"\x02")
     assert store.load_state("x") == b"\x02"
+
+
+def test_drift_sample_draws_signal_features_from_the_signals(store: DuckDBStore) -> None:
+    items = _items(100)
+    store.write(items, [], lsn=0)
+    turns = [Turn.from_interaction(x) for x in items[:40]]
+    signals = [Signals(interaction_id=x.id or "", language="en", sentiment=0.5, reply_sentiment=0.0, cues=[], rephrase=False,
+                       repeat=False, complaint=False, shouting=False, refusal=False, empty_reply=False, truncated=False, error=False,
+                       frustration=0.25, topic_id=3, topic_similarity=0.9) for x in items[:40]]  # fmt: skip
+    store.write_signals(turns, signals, 39)
+    sample = store.drift_sample("p", T0, T0 + 3600)
+    assert len(sample["latency_ms"]) == 100 and len(sample["sentiment"]) == 40  # enriched turns only
+    assert set(sample["topic_id"].tolist()) == {"3"} and (sample["frustration"] == 0.25).all()
+    v1 = store.drift_sample("p", T0, T0 + 3600, filters={"prompt_version": "v1"})  # a dimension both tables carry
+    assert len(v1["model"]) == 50 and len(v1["sentiment"]) == 40
+    ok = store.drift_sample("p", T0, T0 + 3600, filters={"status": "ok"})  # only the calls carry it: joined
+    assert len(ok["sentiment"]) == len(ok["model"]) == 90

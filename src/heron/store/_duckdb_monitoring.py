@@ -46,14 +46,22 @@ def _ts(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
 
 
-def _where(filters: Mapping[str, str] | None) -> tuple[str, list[Any]]:
+SIGNAL_DIMENSIONS = ("model", "prompt_version", "app_version", "variant")
+"""Rollup dimensions ``interaction_signals`` carries too."""
+
+
+def _select(columns: Mapping[str, str]) -> str:
+    return ", ".join(f'{expr} AS "{name}"' for name, expr in columns.items())
+
+
+def _where(filters: Mapping[str, str] | None, alias: str = "i") -> tuple[str, list[Any]]:
     from heron.errors import ValidationError
 
     clauses, params = [], []
     for dim, value in (filters or {}).items():
         if dim not in ROLLUP_DIMENSIONS:
             raise ValidationError(dim, f"cannot filter drift by {dim!r}; valid: {', '.join(ROLLUP_DIMENSIONS)}")
-        clauses.append(f"i.{dim} = ?")
+        clauses.append(f"{alias}.{dim} = ?")
         params.append(value)
     return "".join(f" AND {c}" for c in clauses), params
 
@@ -73,28 +81,48 @@ class DuckDBMonitoring:
 
     def drift_sample(self, project: str, start: float, end: float, *, filters: Mapping[str, str] | None = None,
                      limit: int = 100_000, seed: int = 0) -> dict[str, np.ndarray]:
-        """Every drift feature of up to ``limit`` interactions drawn at random from the window (NaN/None where unknown)."""
-        extra, params = _where(filters)
+        """Every drift feature of up to ``limit`` interactions drawn at random from the window (NaN/None where unknown).
+
+        Each feature is tested on its own, so the call features and the signal features come from
+        two independent samples of the window (of ``interactions`` and of ``interaction_signals``):
+        joining a sample of calls to their signals scanned every signal row of the window (~1 s at
+        10M). Filters on a dimension the signals do not carry fall back to the join.
+        """
         columns = {**NUMERIC_FEATURES, **CATEGORICAL_FEATURES}
-        select = ", ".join(f'{expr} AS "{name}"' for name, expr in columns.items())
-        table = self._cursor().sql(
-            f"""
-            WITH i AS (
-                SELECT * FROM (SELECT * FROM interactions i WHERE i.project = ? AND i.start_time >= ? AND i.start_time < ? {extra})
-                USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})
-            )
-            SELECT {select} FROM i LEFT JOIN interaction_signals s
-              ON s.project = i.project AND s.interaction_id = i.id
-             AND s.start_time >= ? AND s.start_time < ?
-            """,
-            params=[project, _ts(start), _ts(end), *params, _ts(start), _ts(end)],
-        ).to_arrow_table()
+        on_signals = {name: expr for name, expr in columns.items() if expr.startswith("s.") or "(s." in expr}
+        on_calls = {name: expr for name, expr in columns.items() if name not in on_signals}
+        window = [project, _ts(start), _ts(end)]
+        sample = f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})"  # of the filtered rows: outside their WHERE
+        if set(filters or {}) <= set(SIGNAL_DIMENSIONS):
+            extra, params = _where(filters)
+            calls = self._cursor().sql(
+                f"SELECT * FROM (SELECT {_select(on_calls)} FROM interactions i WHERE i.project = ? AND i.start_time >= ? AND i.start_time < ? {extra}) {sample}",
+                params=[*window, *params],
+            ).to_arrow_table()
+            extra, params = _where(filters, alias="s")
+            signals = self._cursor().sql(
+                f"SELECT * FROM (SELECT {_select(on_signals)} FROM interaction_signals s WHERE s.project = ? AND s.start_time >= ? AND s.start_time < ? {extra}) {sample}",
+                params=[*window, *params],
+            ).to_arrow_table()
+            tables = [calls, signals]
+        else:
+            extra, params = _where(filters)
+            tables = [self._cursor().sql(
+                f"""
+                WITH i AS (SELECT * FROM (SELECT * FROM interactions i WHERE i.project = ? AND i.start_time >= ? AND i.start_time < ? {extra}) {sample})
+                SELECT {_select(columns)} FROM i LEFT JOIN interaction_signals s
+                  ON s.project = i.project AND s.interaction_id = i.id AND s.start_time >= ? AND s.start_time < ?
+                """,
+                params=[*window, *params, _ts(start), _ts(end)],
+            ).to_arrow_table()]
         out: dict[str, np.ndarray] = {}
-        for name in NUMERIC_FEATURES:
-            out[name] = table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-        for name in CATEGORICAL_FEATURES:
-            out[name] = np.asarray(table.column(name).to_pylist(), dtype=object)
-        return out
+        for table in tables:
+            for name in table.column_names:
+                if name in NUMERIC_FEATURES:
+                    out[name] = table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+                else:
+                    out[name] = np.asarray(table.column(name).to_pylist(), dtype=object)
+        return {name: out[name] for name in columns}  # in the features' order
 
     def drift_texts(self, project: str, start: float, end: float, *, filters: Mapping[str, str] | None = None,
                     limit: int = 2_000, seed: int = 0) -> list[str]:

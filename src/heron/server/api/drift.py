@@ -58,6 +58,23 @@ def windows(query: QueryParams, now: float) -> tuple[Window, Window]:
     return Window(ref_start, ref_end, _filters(query, "reference")), Window(cur_start, cur_end, _filters(query, "current"))
 
 
+SAMPLE_RANGE = (1_000, 100_000)
+
+
+def _sample(query: QueryParams) -> int:
+    """``sample``: rows drawn from each window (default and most 100,000; a dashboard asks for fewer, to answer fast)."""
+    raw = query.get("sample")
+    if raw is None:
+        return SAMPLE_RANGE[1]
+    try:
+        n = int(raw)
+    except ValueError:
+        n = -1
+    if not SAMPLE_RANGE[0] <= n <= SAMPLE_RANGE[1]:
+        raise ValidationError("sample", f"must be an integer from {SAMPLE_RANGE[0]:,} to {SAMPLE_RANGE[1]:,}, got {raw!r}")
+    return n
+
+
 def _filters(query: QueryParams, side: str) -> dict[str, str]:
     return {dim: query[f"{side}_{dim}"] for dim in ROLLUP_DIMENSIONS if f"{side}_{dim}" in query}
 
@@ -68,7 +85,8 @@ async def drift(request: Request) -> Response:
         reference, current = windows(request.query_params, time.time())
         svc = services(request)
         embed = svc.enrichment.embed if svc.enrichment is not None and request.query_params.get("embeddings", "1") != "0" else None
-        report = await to_thread.run_sync(lambda: drift_report(svc.store, project, reference, current, embed=embed))
+        limit = _sample(request.query_params)
+        report = await to_thread.run_sync(lambda: drift_report(svc.store, project, reference, current, embed=embed, limit=limit))
     except HeronError as exc:
         return error_response(exc)
     return json_response({"reference": _window(reference), "current": _window(current), **report_dict(report)})

@@ -21,7 +21,7 @@
     const seg = ctx.segment ? ["current_", "reference_"].map((side) => "&" + side + ctx.segment.dim + "=" + encodeURIComponent(ctx.segment.value)).join("") : "";
     const [report, series, anomalies] = await Promise.all([
       api("/v1/drift?current_start=" + ctx.start + "&current_end=" + ctx.end + "&reference=" + encodeURIComponent(REFS[ref](ctx.since)) +
-          "&embeddings=0" + seg),
+          "&embeddings=0&sample=20000" + seg),
       api("/v1/drift/series?start=" + ctx.start + "&end=" + ctx.end),
       api("/v1/anomalies?start=" + ctx.start + "&end=" + ctx.end),
     ]);
