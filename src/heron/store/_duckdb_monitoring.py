@@ -86,7 +86,8 @@ class DuckDBMonitoring:
         Each feature is tested on its own, so the call features and the signal features come from
         two independent samples of the window (of ``interactions`` and of ``interaction_signals``):
         joining a sample of calls to their signals scanned every signal row of the window (~1 s at
-        10M). Filters on a dimension the signals do not carry fall back to the join.
+        10M). Each samples row ids first and reads the features of the sampled rows only (the
+        message texts are long). Filters on a dimension the signals do not carry fall back to the join.
         """
         columns = {**NUMERIC_FEATURES, **CATEGORICAL_FEATURES}
         on_signals = {name: expr for name, expr in columns.items() if expr.startswith("s.") or "(s." in expr}
@@ -96,12 +97,14 @@ class DuckDBMonitoring:
         if set(filters or {}) <= set(SIGNAL_DIMENSIONS):
             extra, params = _where(filters)
             calls = self._cursor().sql(
-                f"SELECT * FROM (SELECT {_select(on_calls)} FROM interactions i WHERE i.project = ? AND i.start_time >= ? AND i.start_time < ? {extra}) {sample}",
+                f"WITH p AS (SELECT * FROM (SELECT i.rowid AS r FROM interactions i WHERE i.project = ? AND i.start_time >= ? AND i.start_time < ? {extra}) {sample})"
+                f" SELECT {_select(on_calls)} FROM interactions i JOIN p ON i.rowid = p.r",
                 params=[*window, *params],
             ).to_arrow_table()
             extra, params = _where(filters, alias="s")
             signals = self._cursor().sql(
-                f"SELECT * FROM (SELECT {_select(on_signals)} FROM interaction_signals s WHERE s.project = ? AND s.start_time >= ? AND s.start_time < ? {extra}) {sample}",
+                f"WITH p AS (SELECT * FROM (SELECT s.rowid AS r FROM interaction_signals s WHERE s.project = ? AND s.start_time >= ? AND s.start_time < ? {extra}) {sample})"
+                f" SELECT {_select(on_signals)} FROM interaction_signals s JOIN p ON s.rowid = p.r",
                 params=[*window, *params],
             ).to_arrow_table()
             tables = [calls, signals]
