@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-import httpx
 import pytest
 
 from tests.conftest import RunningServer
 from tests.e2e.test_dashboard import CHROMIUM, browser_page
 from tests.e2e.test_dashboard_pages import _load_demo_with_feedback
+from tests.e2e.test_dashboard_topics import _get, wait_for_topics
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -26,22 +25,6 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "con
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 if shutil.which(CHROMIUM) is None:
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-
-
-def _get(server: RunningServer, path: str, **params: Any) -> Any:
-    response = httpx.get(f"{server.url}{path}", params=params, headers=server.read_headers, timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _wait_for_topics(server: RunningServer) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline:
-        table = _get(server, "/v1/topics", since="7d")
-        if table["topics"] and table["unassigned"] == 0:
-            return [t for t in table["topics"] if t["topic_id"] >= 0]
-        time.sleep(0.5)
-    raise AssertionError("no topic model, or turns left without a topic")
 
 
 def _query(page: Page) -> dict[str, list[str]]:
@@ -67,7 +50,7 @@ def _rows(page: Page) -> Any:
 
 def test_conversations_explorer(server: RunningServer) -> None:
     _load_demo_with_feedback(server)
-    topics = _wait_for_topics(server)
+    topics = wait_for_topics(server)
     listed = _get(server, "/v1/conversations", since="7d", limit=200)["items"]
     with_feedback = next(r for r in listed if r["thumbs_up"] + r["thumbs_down"] and r["turns"] >= 2)
     word = max(re.findall(r"[a-z]{5,}", listed[0]["first_message"].lower()), key=len)
