@@ -184,6 +184,7 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         self._local = threading.local()
         self._write_lock = threading.RLock()  # a write folds engagement under the same lock
         self._engagement_folded = time.monotonic()
+        self._engagement_written = 0  # calls written since the last fold (an upper bound: duplicates are not stored)
         self._migrate()
         if not self.ux_ready():  # turns enriched before the UX rollups existed (or an interrupted rebuild)
             self.rebuild_ux(progress=lambda done, total: _log.info("building UX rollups: %d/%d days", done, total))
@@ -278,17 +279,20 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
             if lsn:
                 self._applied = lsn
             if interactions:
+                self._engagement_written += len(interactions)
                 self._fold_engagement(due_only=True)
 
     def _fold_engagement(self, *, due_only: bool = False) -> None:
         """Fold the calls stored since the last fold into ``daily_engagement`` (all of them, or
         only once enough are waiting or enough time has passed)."""
         with self._write_lock:
+            if due_only and self._engagement_written < _engagement.FOLD_ROWS and time.monotonic() - self._engagement_folded < _engagement.FOLD_SECONDS:
+                return  # decided without a query: max(rowid) scans the row ids (~4 ms at 10M)
             con = self._con
             wm, hi = _engagement.bounds(con)
+            self._engagement_written = 0
             if hi <= wm:
-                return
-            if due_only and hi - wm < _engagement.FOLD_ROWS and time.monotonic() - self._engagement_folded < _engagement.FOLD_SECONDS:
+                self._engagement_folded = time.monotonic()
                 return
             con.execute("BEGIN")
             try:
