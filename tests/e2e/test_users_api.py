@@ -13,7 +13,7 @@ DAY = 86400.0
 
 
 def test_active_users_and_retention(server: RunningServer) -> None:
-    today = math.floor(time.time() / DAY) * DAY
+    today = math.floor((time.time() - 2 * 3600) / DAY) * DAY  # so that today + 1 h is never in the future (ingest refuses that)
     first = today - 9 * DAY
     # user -> active day offsets (from `first`); a and b start day 0, c day 1, d day 8
     activity = {"a": [0, 1, 7], "b": [0, 2], "c": [1, 2, 8], "d": [8, 9]}
