@@ -1,6 +1,6 @@
 /* Heron dashboard shell: key, URL state (page, range, filters), navigation, API, refresh.
    Plain JS, no build step; charts by uPlot (vendor/). Each page lives in pages/<name>.js and
-   registers itself with Heron.page(name, {title, load(ctx)}); this file routes between them.
+   registers itself with Heron.page(name, {title, fetch(ctx), render(data, ctx)}); this file routes between them.
 
    URL: /?page=<name>&since=<range>[&end=<epoch or ISO>][&model=|app_version=|prompt_version=<segment>]
    &<page filters>  (no page = overview). Every query parameter
@@ -50,12 +50,12 @@
   }
 
   // ---- the segment picker: a dimension, then one of its values seen in the range ------------
-  const segmentValues = new Map();  // "dim|since" -> Promise of the values, busiest first
+  const segmentValues = new Map();  // "dim|since|hour of the end" -> Promise of the values, busiest first
 
   function valuesOf(dim) {
-    const key = dim + "|" + state.since;
+    const { start, end } = window_();
+    const key = dim + "|" + state.since + "|" + Math.floor(end / HOUR);  // a new model shows up within the hour
     if (!segmentValues.has(key)) {
-      const { start, end } = window_();
       segmentValues.set(key, api("/v1/metrics?bucket=all&metrics=count&group_by=" + dim + "&start=" + start + "&end=" + end)
         .then((r) => r.series.filter((row) => row.group != null).sort((a, b) => b.count - a.count).map((row) => String(row.group)))
         .catch(() => { segmentValues.delete(key); return []; }));
