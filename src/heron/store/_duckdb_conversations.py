@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
-import msgspec
 
 from heron.errors import ValidationError
 from heron.store import _duckdb_sql as sql
+from heron.store._duckdb_signals import user_text
+from heron.store._duckdb_sql import _aware, _naive
 from heron.store.base import CONVERSATION_FILTERS, SENTIMENTS, ConversationQuery, Page
 
 FIRST_SLICE = timedelta(hours=1)
@@ -56,7 +57,6 @@ _TURNS = (
 _DETAIL_EXCLUDE = (
     "project, conversation_id, user_id, model, prompt_version, app_version, variant, enriched_at, latency_ms, cost_usd, counted"
 )
-_decode_messages = msgspec.json.Decoder(list[dict[str, Any]]).decode
 
 
 def check(query: ConversationQuery) -> None:
@@ -127,25 +127,10 @@ def merge_spans(spans: Sequence[tuple[str, datetime, datetime]]) -> list[tuple[d
 
 def first_user_message(text: str | None) -> str | None:
     """The newest user message of a turn's input (what the user said then), cut to FIRST_MESSAGE_CHARS."""
-    if not text:
+    said = user_text(text)
+    if not said:
         return None
-    try:
-        messages = _decode_messages(text)
-    except msgspec.DecodeError:
-        return None
-    for message in reversed(messages):
-        content = message.get("content")
-        if message.get("role") == "user" and isinstance(content, str):
-            return content if len(content) <= FIRST_MESSAGE_CHARS else content[: FIRST_MESSAGE_CHARS - 1] + "…"
-    return None
-
-
-def _naive(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc)
+    return said if len(said) <= FIRST_MESSAGE_CHARS else said[: FIRST_MESSAGE_CHARS - 1] + "…"
 
 
 def _watermark(cur: duckdb.DuckDBPyConnection) -> int:

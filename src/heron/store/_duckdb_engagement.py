@@ -31,10 +31,9 @@ from collections.abc import Callable
 
 import duckdb
 
+from heron.store._duckdb_sql import LONG_DIMS
 from heron.store.base import ROLLUP_DIMENSIONS
 
-# One struct per slice a call belongs to: everyone, and each rollup dimension's value.
-LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
 _DIMS = ", ".join(ROLLUP_DIMENSIONS)
 
 

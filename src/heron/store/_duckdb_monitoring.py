@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 
 from heron.store import _duckdb_sql as sql
+from heron.store._duckdb_sql import _naive
 from heron.store.base import ROLLUP_DIMENSIONS
 
 NUMERIC_FEATURES: dict[str, str] = {
@@ -40,10 +41,6 @@ CATEGORICAL_FEATURES: dict[str, str] = {
 }
 MINUTE_METRICS = ("count", "error_rate", "latency_p50", "latency_p95", "ttft_p95", "cost_usd", "output_tokens")
 UX_MINUTE_METRICS = ("frustration_rate", "sentiment_avg")
-
-
-def _ts(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
 
 
 SIGNAL_DIMENSIONS = ("model", "prompt_version", "app_version", "variant")
@@ -92,7 +89,7 @@ class DuckDBMonitoring:
         columns = {**NUMERIC_FEATURES, **CATEGORICAL_FEATURES}
         on_signals = {name: expr for name, expr in columns.items() if expr.startswith("s.") or "(s." in expr}
         on_calls = {name: expr for name, expr in columns.items() if name not in on_signals}
-        window = [project, _ts(start), _ts(end)]
+        window = [project, _naive(start), _naive(end)]
         sample = f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})"  # of the filtered rows: outside their WHERE
         if set(filters or {}) <= set(SIGNAL_DIMENSIONS):
             extra, params = _where(filters)
@@ -116,7 +113,7 @@ class DuckDBMonitoring:
                 SELECT {_select(columns)} FROM i LEFT JOIN interaction_signals s
                   ON s.project = i.project AND s.interaction_id = i.id AND s.start_time >= ? AND s.start_time < ?
                 """,
-                params=[*window, *params, _ts(start), _ts(end)],
+                params=[*window, *params, _naive(start), _naive(end)],
             ).to_arrow_table()]
         out: dict[str, np.ndarray] = {}
         for table in tables:
@@ -136,7 +133,7 @@ class DuckDBMonitoring:
         rows = self._cursor().execute(
             f"SELECT input FROM (SELECT i.input FROM interactions i WHERE i.project = ? AND i.start_time >= ? AND i.start_time < ?"
             f" {extra}) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE ({int(seed)})",
-            [project, _ts(start), _ts(end), *params],
+            [project, _naive(start), _naive(end), *params],
         ).fetchall()
         return [text for text in (user_text(r[0]) for r in rows) if text.strip()]
 
@@ -145,7 +142,7 @@ class DuckDBMonitoring:
             return
         names = ("computed_at", "reference_start", "reference_end", "current_start", "current_end", "feature", "kind",
                  "test", "statistic", "p_value", "threshold", "score", "drifted", "n_reference", "n_current")  # fmt: skip
-        values = [[project, *(_ts(r[n]) if n.endswith(("_at", "_start", "_end")) else r[n] for n in names)] for r in rows]
+        values = [[project, *(_naive(r[n]) if n.endswith(("_at", "_start", "_end")) else r[n] for n in names)] for r in rows]
         with self._transaction() as con:
             con.executemany(f"INSERT INTO drift_results (project, {', '.join(names)}) VALUES ({', '.join('?' * (len(names) + 1))})", values)
 
@@ -155,7 +152,7 @@ class DuckDBMonitoring:
             self._cursor().execute(
                 "SELECT * EXCLUDE (project) FROM drift_results WHERE project = ? AND computed_at >= ? AND computed_at < ?"
                 + (" AND feature = ?" if feature else "") + " ORDER BY computed_at, feature, test",
-                [project, _ts(start), _ts(end), *([feature] if feature else [])],
+                [project, _naive(start), _naive(end), *([feature] if feature else [])],
             )
         )
         return [_epochs(row) for row in rows]
@@ -165,7 +162,7 @@ class DuckDBMonitoring:
     def minute_metrics(self, project: str, start: float, end: float, *, max_models: int = 20) -> list[dict[str, Any]]:
         """Per minute of [start, end): each MINUTE_METRICS figure for the project total, its busiest models and prompt versions,
         and each UX_MINUTE_METRICS figure for the total and per topic. Rows: t (epoch s), dim, value, metric, x."""
-        lo, hi = _ts(start), _ts(end)
+        lo, hi = _naive(start), _naive(end)
         cur = self._cursor()
         ops = cur.execute(
             f"""
@@ -218,7 +215,7 @@ class DuckDBMonitoring:
             " CASE thumbs WHEN 'up' THEN 1.0 WHEN 'down' THEN 0.0 END AS thumbs_up"
             " FROM interaction_signals WHERE project = ? AND start_time >= ? AND start_time < ? AND counted"
             " ORDER BY start_time, interaction_id",
-            params=[project, _ts(start), _ts(end)],
+            params=[project, _naive(start), _naive(end)],
         ).to_arrow_table()
         return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
 
@@ -226,7 +223,7 @@ class DuckDBMonitoring:
         if not rows:
             return
         names = ("t", "bucket_s", "metric", "dim", "value", "observed", "expected", "low", "high", "score", "kind", "detected_at")
-        values = [[project, *(_ts(r[n]) if n in ("t", "detected_at") else r[n] for n in names)] for r in rows]
+        values = [[project, *(_naive(r[n]) if n in ("t", "detected_at") else r[n] for n in names)] for r in rows]
         with self._transaction() as con:
             con.executemany(f"INSERT INTO anomalies (project, {', '.join(names)}) VALUES ({', '.join('?' * (len(names) + 1))})", values)
 
@@ -235,7 +232,7 @@ class DuckDBMonitoring:
         rows = sql.fetch_dicts(
             self._cursor().execute(
                 "SELECT * EXCLUDE (project) FROM anomalies WHERE project = ? AND t >= ? AND t < ? ORDER BY t DESC, score DESC LIMIT ?",
-                [project, _ts(start), _ts(end), limit],
+                [project, _naive(start), _naive(end), limit],
             )
         )
         return [_epochs(row) for row in rows]

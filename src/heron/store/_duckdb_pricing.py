@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
 
 from heron.pricing import Price, PriceOverride, PriceTable, canonical_model
 from heron.pricing.table import CANONICAL_SQL
-from heron.store.base import ROLLUP_DIMENSIONS
+from heron.store._duckdb_sql import LONG_DIMS, _naive
 
-_LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
-
-
-def _naive(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
 
 
 def load_overrides(cur: duckdb.DuckDBPyConnection, project: str) -> list[PriceOverride]:
@@ -85,7 +79,7 @@ def _refresh_rollup_costs(con: duckdb.DuckDBPyConnection, project: str, since: f
         CREATE OR REPLACE TEMP TABLE costs AS
         SELECT project, date_trunc('hour', start_time) AS hour, d.dim AS dim, coalesce(d.value, '') AS value,
                coalesce(sum(cost_usd), 0) AS cost_usd, count(cost_usd) AS cost_n
-        FROM (SELECT *, unnest([{_LONG_DIMS}]) AS d FROM interactions WHERE project = ? AND start_time >= ?)
+        FROM (SELECT *, unnest([{LONG_DIMS}]) AS d FROM interactions WHERE project = ? AND start_time >= ?)
         GROUP BY ALL
         """,
         [project, hour],

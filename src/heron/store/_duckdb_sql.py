@@ -37,6 +37,10 @@ QUANTILES = (0.5, 0.9, 0.95, 0.99)
 _Q_NAMES = ("p50", "p90", "p95", "p99")
 
 
+LONG_DIMS = ", ".join(["{'dim': '', 'value': ''}"] + [f"{{'dim': '{d}', 'value': {d}}}" for d in ROLLUP_DIMENSIONS])
+"""One struct per slice a call belongs to (everyone, and each rollup dimension's value): ``unnest([LONG_DIMS])``."""
+
+
 def _naive(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
 

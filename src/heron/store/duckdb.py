@@ -44,7 +44,7 @@ from heron.store.base import (
 from heron.store.migrations import migrations
 
 _log = logging.getLogger("heron.store")
-_LONG_DIMS = _engagement.LONG_DIMS
+_LONG_DIMS = sql.LONG_DIMS
 
 
 def _merge(table: str, time_col: str, key: str, select: str, old: str) -> list[str]:
