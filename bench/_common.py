@@ -72,6 +72,10 @@ class Server:
             time.sleep(0.02)
         raise TimeoutError(f"only {self.stored()} of {count} stored after {timeout} s")
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the server and its helper processes have used so far; None off Linux."""
+        return tree_cpu_seconds(self.proc.pid)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
@@ -79,6 +83,31 @@ class Server:
                 self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
+
+
+def tree_cpu_seconds(root: int) -> float | None:
+    """CPU seconds of process ``root`` and its living descendants, read from /proc (None where there is none)."""
+    proc = Path("/proc")
+    if not (proc / str(root) / "stat").exists():
+        return None
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(times.get(pid, 0.0) for pid in tree)
 
 
 def start_server(data_dir: Path, env: dict[str, str] | None = None) -> Server:

@@ -25,8 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"schema", "stats", "errors", "pricing", "enrich"},
     "demo": {"schema", "errors", "sdk", "server", "stats"},
     "server": {"schema", "stats", "errors", "store", "pricing", "enrich", "analytics"},
-    "cli": {"server", "demo", "errors", "cli_metrics", "cli_ux", "cli_drift", "agent"},
+    "cli": {"server", "demo", "errors", "cli_metrics", "cli_ux", "cli_drift", "cli_mapping", "agent"},
     "cli_drift": {"cli_metrics"},
+    "cli_mapping": {"cli_drift", "cli_metrics"},
     "cli_metrics": set(),
     "cli_ux": {"cli_metrics"},
 }

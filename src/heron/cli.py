@@ -86,12 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=_demo, project="demo")
 
-    from heron import cli_drift, cli_metrics, cli_ux
+    from heron import cli_drift, cli_mapping, cli_metrics, cli_ux
     from heron.agent.cli import add_parser as add_agent_parser
 
     cli_metrics.add_parser(sub)
     cli_ux.add_parser(sub)
     cli_drift.add_parser(sub)
+    cli_mapping.add_parser(sub)
     add_agent_parser(sub)
 
     keys = sub.add_parser("keys", help="manage API keys (works while the server runs)")

@@ -166,12 +166,14 @@ def test_topics_page(fitted: RunningServer) -> None:
         page.go_back()
         page.wait_for_selector(f"#topics-table tr.selected[data-topic='{pick}']")
 
-        # A global segment is not applied here (the rollups cannot be sliced by it), and the page says so.
+        # A global segment slices the table (figures summed from its turns), and the page says so.
         page.goto(f"{fitted.url}/?page=topics&since=7d&model=gpt-4o")
         _ready(page)
-        assert page.locator("#topics-segment").is_visible()
-        assert "not applied" in page.inner_text("#topics-segment") and "model=gpt-4o" in page.inner_text("#topics-segment")
-        assert int(_attr(page, "#topics-table", "data-rows")) == len(table)
+        assert page.locator("#topics-segment").is_visible() and "model=gpt-4o" in page.inner_text("#topics-segment")
+        sliced = _get(fitted, "/v1/topics", since="7d", model="gpt-4o")["topics"]
+        assert 0 < sum(t["interactions"] for t in sliced) < sum(t["interactions"] for t in table)
+        shown = sorted(int(v.replace(",", "")) for v in _column(page, "interactions"))
+        assert shown == sorted(t["interactions"] for t in sliced)
     assert errors == []
 
 

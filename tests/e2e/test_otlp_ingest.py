@@ -87,7 +87,7 @@ def test_gen_ai_and_openinference_spans_round_trip(shared_server: RunningServer)
 
     turns = _wait_conversation(shared_server, conversation, 2)
     first, second = turns
-    assert first["model"] == "gpt-4o-2024-08-06" and first["provider"] == "openai"
+    assert first["model"] == "gpt-4o" and first["response_model"] == "gpt-4o-2024-08-06" and first["provider"] == "openai"
     assert [m["content"] for m in first["input"]] == ["You are terse.", "What is 2+2?"]  # type: ignore[index]
     assert first["output"] == "4" and first["finish_reason"] == "stop"
     assert (first["input_tokens"], first["output_tokens"]) == (12, 1)

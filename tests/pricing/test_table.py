@@ -5,7 +5,7 @@ import pytest
 
 from heron.errors import ValidationError
 from heron.pricing import Price, PriceOverride, canonical_model, interaction_cost, shipped_table
-from heron.pricing.table import CANONICAL_SQL
+from heron.pricing.table import CANONICAL_SQL, priced_model
 from heron.schema.records import Interaction
 
 T0 = 1_767_225_600.0  # 2026-01-01
@@ -27,11 +27,27 @@ def call(model: str = "gpt-4o", **fields: object) -> Interaction:
         ("claude-3-5-sonnet-latest", "claude-3-5-sonnet"),
         ("meta-llama/llama-3.1-70b-instruct", "llama-3.1-70b-instruct"),
         ("o3-mini", "o3-mini"),
+        ("gemini-2.0-flash-001", "gemini-2.0-flash"),  # provider version suffixes match their base price
+        ("gpt-4-0613", "gpt-4"),
     ],
 )
 def test_canonical_names_in_python_and_sql(name: str, canonical: str) -> None:
     assert canonical_model(name) == canonical
-    assert duckdb.sql(f"SELECT {CANONICAL_SQL} FROM (SELECT ? AS model)", params=[name]).fetchall()[0][0] == canonical  # type: ignore[call-arg]
+    sql = f"SELECT {CANONICAL_SQL} FROM (SELECT ? AS model, CAST(NULL AS VARCHAR) AS response_model)"
+    assert duckdb.sql(sql, params=[name]).fetchall()[0][0] == canonical  # type: ignore[call-arg]
+    answered = f"SELECT {CANONICAL_SQL} FROM (SELECT 'requested' AS model, ? AS response_model)"
+    assert duckdb.sql(answered, params=[name]).fetchall()[0][0] == canonical  # type: ignore[call-arg]
+
+
+def test_a_call_is_priced_by_the_model_that_answered() -> None:
+    table = shipped_table()
+    item = call("gemini-2.0-flash", input_tokens=1000, output_tokens=1000)
+    item.response_model = "gemini-2.0-flash-001"
+    assert table.price(priced_model(item), item.start_time) == table.price("gemini-2.0-flash", item.start_time) is not None  # type: ignore[arg-type]
+    item = call("my-router-alias", input_tokens=1000, output_tokens=1000)
+    item.response_model = "gpt-4o-2024-08-06"
+    assert priced_model(item) == "gpt-4o" + "-2024-08-06"
+    assert table.price(priced_model(item), 0.0) == table.price("gpt-4o", 0.0)
 
 
 def test_known_models_are_priced_exactly() -> None:

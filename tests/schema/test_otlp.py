@@ -136,7 +136,8 @@ def test_semconv_json_messages_map_every_field(otel: Otel) -> None:
     assert item.start_time == T0 / 1e9
     assert item.end_time == pytest.approx(T0 / 1e9 + 1.5)
     assert item.latency_ms == 1500.0
-    assert item.model == "gpt-4o-2024-08-06"  # the response model wins
+    assert item.model == "gpt-4o"  # what the app asked for
+    assert item.response_model == "gpt-4o-2024-08-06"
     assert item.provider == "openai"
     assert item.operation == "chat"
     assert (item.input_tokens, item.output_tokens, item.cached_tokens, item.reasoning_tokens) == (120, 42, 64, 7)
@@ -148,7 +149,13 @@ def test_semconv_json_messages_map_every_field(otel: Otel) -> None:
     assert item.prompt_version == "v7"
     assert (item.experiment, item.variant) == ("exp-a", "B")
     assert item.rag_sources == ["kb/paris.md", "kb/weather.md"]
-    assert item.tags == {"service.name": "support-bot"}
+    # every attribute that is neither content nor a field of its own is kept as a tag
+    assert item.tags["service.name"] == "support-bot"
+    assert item.tags["http.request.method"] == "POST"
+    assert item.tags["heron.prompt_version"] == "v7"
+    assert item.tags["gen_ai.conversation.id"] == "conv-1"
+    assert not [k for k in item.tags if k.startswith(("gen_ai.input", "gen_ai.output", "gen_ai.system_instructions"))]
+    assert "gen_ai.request.model" not in item.tags and "gen_ai.usage.input_tokens" not in item.tags
     assert item.input == [
         Message(role="system", content="Be brief."),
         Message(role="user", content="Weather in Paris?"),
@@ -235,7 +242,8 @@ def test_openllmetry_indexed_prompt_and_completion(otel: Otel) -> None:
     assert result.skipped == 1  # the workflow span
     assert result.rejected == []
     (item,) = result.interactions
-    assert item.model == "gpt-4o-mini-2024-07-18"
+    assert item.model == "gpt-4o-mini"
+    assert item.response_model == "gpt-4o-mini-2024-07-18"
     assert item.provider == "OpenAI"
     assert item.operation == "chat"
     assert item.input == [
@@ -372,14 +380,11 @@ def test_openinference_llm_span_with_retriever_sources(otel: Otel) -> None:
     assert item.conversation_id == "s-1"
     assert item.user_id == "u-1"
     assert item.prompt_version == "3"
-    assert item.tags == {
-        "service.name": "support-bot",
-        "tenant": "acme",
-        "tier": "2",
-        "beta": "true",
-        "prod": "true",
-        "qa": "true",
-    }
+    kept = {"service.name": "support-bot", "tenant": "acme", "tier": "2", "beta": "true", "prod": "true", "qa": "true"}
+    assert {k: item.tags[k] for k in kept} == kept
+    assert item.tags["llm.prompt_template.version"] == "3"  # mapped to prompt_version, and kept
+    assert not [k for k in item.tags if k.startswith(("llm.input_messages", "llm.output_messages", "input.", "output."))]
+    assert "metadata" not in item.tags and "tag.tags" not in item.tags
     assert item.rag_sources == ["docs/intro.md", "doc-2"]
     assert item.trace_id == _hex(chain)[0]
     assert item.latency_ms == 2000.0
@@ -487,18 +492,20 @@ def test_bad_spans_are_rejected_naming_the_attribute_and_siblings_survive(otel: 
     otel.span("negative tokens", {**base, "gen_ai.usage.input_tokens": -5})
     otel.span("huge content", {**base, "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": "x" * 1_000_001})
     otel.span("no model", {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai"})
-    otel.span("long tag", {**base, "metadata": json.dumps({"team": "t" * 2000})})
+    otel.span("long tag", {**base, "metadata": json.dumps({"team": "t" * 2000}), "gen_ai.response.model": ""})
     otel.span("ttft > latency", {**base, "gen_ai.server.time_to_first_token": 5.0}, duration_ms=1000)
     otel.span("ok-7", base)
     result = otel.result()
-    assert [i.model for i in result.interactions] == ["gpt-4o", "gpt-4o"]
+    assert [i.model for i in result.interactions] == ["gpt-4o", "gpt-4o", "gpt-4o"]
+    long_tag = result.interactions[1]  # a tag value past the limit is cut and counted, not a reason to refuse the call
+    assert long_tag.tags["team"] == "t" * 1024
+    assert result.counts.tags.truncated == 1
     rejected = dict(result.rejected)
-    assert sorted(rejected) == [1, 2, 3, 4, 5, 6]
+    assert sorted(rejected) == [1, 2, 3, 4, 6]
     assert rejected[1] == "gen_ai.response.model: Expected `str` of length <= 256"
     assert rejected[2] == "gen_ai.usage.input_tokens: Expected `int` >= 0"
     assert rejected[3] == "gen_ai.prompt.0.content: Expected `str` of length <= 1000000"
     assert rejected[4].startswith("gen_ai.request.model: missing")
-    assert rejected[5] == "metadata.team: Expected `str` of length <= 1024"
     assert rejected[6] == "gen_ai.server.time_to_first_token: is larger than latency_ms"
 
 
@@ -519,8 +526,13 @@ def test_too_many_tags_and_messages_name_their_sources(otel: Otel) -> None:
     otel.span("messages", {**base, "gen_ai.input.messages": json.dumps(many)})
     result = otel.result()
     rejected = dict(result.rejected)
-    assert rejected[0] == "tags (from metadata, service.name, tag.tags): Expected `object` of length <= 64"
+    assert list(rejected) == [1]
     assert rejected[1] == "gen_ai.input.messages: Expected `array` of length <= 1000"
+    (item,) = result.interactions  # too many tags: the first are kept, the rest counted
+    assert len(item.tags) == 64
+    assert item.tags["service.name"] == "support-bot"
+    dropped = int(item.tags["heron.tags_dropped"])
+    assert dropped == result.counts.tags.dropped >= 71 - 63
 
 
 def test_text_that_happens_to_be_json_is_kept_as_text(otel: Otel) -> None:

@@ -221,7 +221,14 @@ def test_hand_written_otlp_json_maps_to_an_interaction() -> None:
     assert item.input == [Message(role="user", content="Bonjour")]
     assert item.output == "Salut"
     assert item.finish_reason == "STOP"
-    assert item.tags == {"service.name": "my.service"}
+    # the other attributes are kept as tags, in text form
+    assert item.tags == {
+        "service.name": "my.service",
+        "gen_ai.request.temperature": "nan",
+        "gen_ai.request.top_p": "1.0",
+        "raw.bytes": "0001",
+        "empty.list": "[]",
+    }
 
 
 @pytest.mark.parametrize(

@@ -69,3 +69,37 @@ def test_configured_delays_and_stop() -> None:
         assert response.status_code == 200 and response.elapsed.total_seconds() >= 0.1
     with pytest.raises(httpx.ConnectError):
         post(server, {"model": "gpt-4o", "messages": MESSAGES})
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]},
+    },
+}
+
+
+def test_aliases_answer_with_a_dated_snapshot(fake_llm: FakeLLMServer) -> None:
+    assert post(fake_llm, {"model": "gpt-4o-mini", "messages": MESSAGES}).json()["model"] == "gpt-4o-mini-2024-07-18"
+    assert post(fake_llm, {"model": "fake-small", "messages": MESSAGES}).json()["model"] == "fake-small"
+
+
+def test_a_tool_named_by_the_prompt_is_called_streamed_or_not(fake_llm: FakeLLMServer) -> None:
+    ask = [{"role": "user", "content": "What's the weather in Paris?"}]
+    body = post(fake_llm, {"model": "gpt-4o", "messages": ask, "tools": [WEATHER_TOOL]}).json()
+    (choice,) = body["choices"]
+    (call,) = choice["message"]["tool_calls"]
+    assert choice["finish_reason"] == "tool_calls" and choice["message"]["content"] is None
+    assert call["function"] == {"name": "get_weather", "arguments": '{"location": "Paris"}'}
+    stream = {"model": "gpt-4o", "messages": ask, "tools": [WEATHER_TOOL], "stream": True}
+    chunks = [json.loads(line[6:]) for line in post(fake_llm, stream).text.splitlines() if line.startswith("data: {")]
+    deltas = [c["choices"][0]["delta"].get("tool_calls") or [{}] for c in chunks]
+    assert deltas[0][0]["id"] == call["id"] and deltas[0][0]["function"]["name"] == "get_weather"
+    assert "".join(d[0].get("function", {}).get("arguments", "") for d in deltas) == call["function"]["arguments"]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    answered = [*ask, choice["message"], {"role": "tool", "tool_call_id": call["id"], "content": "sunny"}]
+    after = post(fake_llm, {"model": "gpt-4o", "messages": answered, "tools": [WEATHER_TOOL]}).json()
+    assert after["choices"][0]["finish_reason"] == "stop" and after["choices"][0]["message"]["content"]
+    unrelated = post(fake_llm, {"model": "gpt-4o", "messages": MESSAGES, "tools": [WEATHER_TOOL]}).json()
+    assert unrelated["choices"][0]["finish_reason"] == "stop"

@@ -28,6 +28,10 @@ def _as_before_0006(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         con.execute("ALTER TABLE interactions DROP COLUMN retry_of")
+        for table, column in (("interactions", "response_model"), ("interactions", "environment"), ("feedback", "name"), ("feedback", "score")):  # 0011
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        for table in ("attribute_mappings", "rederive_pending"):  # 0011
+            con.execute(f"DROP TABLE {table}")
         for table in ("drift_results", "anomalies", "monitor_state", "daily_engagement", "engagement_pending", "engagement_state"):  # 0007, 0008, 0010
             con.execute(f"DROP TABLE {table}")
         con.execute("DELETE FROM schema_version WHERE version >= ?", [RETRY])
@@ -60,4 +64,4 @@ def test_a_database_from_before_0006_upgrades_and_old_rows_read_none(tmp_path: P
         assert first is not None and first["retry_of"] is None
     finally:
         store.close()
-    assert _columns(path)[-1] == "retry_of"  # ADD COLUMN appends; the store inserts by name anyway
+    assert _columns(path)[-3:] == ["retry_of", "response_model", "environment"]  # ADD COLUMN appends; the store inserts by name anyway

@@ -14,6 +14,17 @@ Errors on demand, so failure paths can be shown and tested:
   error body; 429 and 503 carry ``Retry-After: 1``;
 * model ``error-midstream`` fails half-way through a stream (an SSE error event).
 
+Like OpenAI, the response names a dated snapshot for some aliases (``SNAPSHOTS``:
+``gpt-4o-mini`` answers as ``gpt-4o-mini-2024-07-18``); other models are echoed.
+
+Tool calls: when the request offers ``tools`` and the last message is a user
+message that names one of them (a word of the function name, e.g. "weather" for
+``get_weather``), or ``tool_choice`` requires one, the answer is a ``tool_calls``
+message with ``finish_reason="tool_calls"`` (streamed as OpenAI streams it:
+name first, then the arguments in pieces). String arguments get the last
+capitalised word of the prompt ("... in Paris?" gives ``"Paris"``). Once the
+last message is a ``tool`` result, the model answers with text.
+
 Latency on demand: ``FakeLLMConfig(token_delay=..., first_token_delay=...)``
 or per request the headers ``x-fake-token-delay`` / ``x-fake-first-token-delay``
 (seconds).
@@ -50,7 +61,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 MODELS = ("gpt-4o", "gpt-4o-mini", "o3-mini", "fake-small")
+SNAPSHOTS = {"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}
+"""The model a response names for a requested alias, as OpenAI's API answers with a dated snapshot."""
+_GENERIC_VERBS = frozenset({"get", "set", "fetch", "find", "list", "lookup", "search", "create", "make", "call"})
 _WORD = re.compile(r"\w+|[^\w\s]")
+_PIECE = re.compile(r"\s*(?:\w+|[^\w\s])")  # a word or mark with the spaces before it: joined, the original
 _OPENERS = ("Sure.", "Good question.", "Here is a short answer.", "Let me help with that.", "Happy to explain.")
 _SENTENCES = (
     "You asked about {a}.",
@@ -115,6 +130,35 @@ def usage(model: str, messages: list[dict[str, Any]], completion: int) -> dict[s
     }
 
 
+def tool_call(body: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The OpenAI-shaped tool call the fake answers with, or None when the request asks for text."""
+    tools = [t["function"] for t in body.get("tools") or () if isinstance(t, dict) and isinstance(t.get("function"), dict)]
+    choice = body.get("tool_choice")
+    if not tools or choice == "none" or not messages or messages[-1].get("role") != "user":
+        return None
+    prompt = _text(messages[-1].get("content"))
+    words = set(re.findall(r"[a-z]+", prompt.lower()))
+    if isinstance(choice, dict):
+        wanted = (choice.get("function") or {}).get("name")
+        chosen = next((t for t in tools if t.get("name") == wanted), None)
+    else:
+        named = (t for t in tools if (set(re.split(r"[_\-.]", str(t.get("name", "")).lower())) - _GENERIC_VERBS) & words)
+        chosen = next(named, tools[0] if choice == "required" else None)
+    if chosen is None:
+        return None
+    places = re.findall(r"(?<!^)\b[A-Z][a-z]+", prompt)
+    schema = chosen.get("parameters") or {}
+    properties = schema.get("properties") or {}
+    arguments = {
+        key: places[-1] if places else ""
+        for key in schema.get("required") or properties
+        if (properties.get(key) or {}).get("type", "string") == "string"
+    }
+    call_id = f"call_{zlib.crc32(json.dumps([chosen.get('name'), prompt]).encode()):08x}"
+    function = {"name": str(chosen.get("name", "")), "arguments": json.dumps(arguments)}
+    return {"id": call_id, "type": "function", "function": function}
+
+
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
     headers = {"retry-after": "1"} if status in (429, 503) else {}
     body = {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
@@ -147,23 +191,35 @@ def create_app(config: FakeLLMConfig | None = None) -> Starlette:
             return _error(status, f"fake error {status}", "rate_limit_error" if status == 429 else "server_error")
         if model == "error-midstream" and not body.get("stream"):
             return _error(500, "fake error 500", "server_error")
-        pieces = reply_pieces(model, messages, cfg.seed)
+        call = tool_call(body, messages)
+        pieces = _PIECE.findall(call["function"]["arguments"]) if call else reply_pieces(model, messages, cfg.seed)
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
-        finish = "stop"
-        if isinstance(limit, int) and 0 < limit < len(pieces):
+        finish = "tool_calls" if call else "stop"
+        if isinstance(limit, int) and 0 < limit < len(pieces) and not call:
             pieces, finish = pieces[:limit], "length"
         token_delay = _delay(request, "token-delay", cfg.token_delay)
         first_delay = _delay(request, "first-token-delay", cfg.first_token_delay)
         seed = zlib.crc32(json.dumps(messages, sort_keys=True).encode())
-        meta = {"id": f"chatcmpl-{seed:08x}", "created": int(time.time()), "model": model}
+        meta = {"id": f"chatcmpl-{seed:08x}", "created": int(time.time()), "model": SNAPSHOTS.get(model, model)}
         meta["system_fingerprint"] = "fp_heron_fake"
         counts = usage(model, messages, len(pieces))
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            events = _stream(meta, pieces, finish, counts if include_usage else None, first_delay, token_delay)
+            head: dict[str, Any]
+            deltas: list[dict[str, Any]]
+            if call:
+                named = {"index": 0, **call, "function": {**call["function"], "arguments": ""}}
+                head = {"role": "assistant", "content": None, "tool_calls": [named]}
+                deltas = [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces]
+            else:
+                head, deltas = {"role": "assistant", "content": ""}, [{"content": p} for p in pieces]
+            fail_at = len(pieces) // 2 if model == "error-midstream" else None
+            events = _stream(meta, head, deltas, finish, counts if include_usage else None, first_delay, token_delay, fail_at)
             return StreamingResponse(events, media_type="text/event-stream")
         await asyncio.sleep(first_delay + token_delay * max(0, len(pieces) - 1))
-        message = {"role": "assistant", "content": "".join(pieces), "refusal": None}
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces), "refusal": None}
+        if call:
+            message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [call]}
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
         return JSONResponse({**meta, "object": "chat.completion", "choices": [choice], "usage": counts})
 
@@ -174,11 +230,13 @@ def create_app(config: FakeLLMConfig | None = None) -> Starlette:
 
 async def _stream(
     meta: dict[str, Any],
-    pieces: list[str],
+    head: dict[str, Any],
+    deltas: list[dict[str, Any]],
     finish: str,
     counts: dict[str, Any] | None,
     first_delay: float,
     token_delay: float,
+    fail_at: int | None = None,
 ) -> AsyncIterator[bytes]:
     def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
         chunk = {**meta, "object": "chat.completion.chunk", "choices": choices, **extra}
@@ -189,16 +247,16 @@ async def _stream(
     def delta(content: dict[str, Any], reason: str | None = None) -> list[dict[str, Any]]:
         return [{"index": 0, "delta": content, "logprobs": None, "finish_reason": reason}]
 
-    yield event(delta({"role": "assistant", "content": ""}))
-    await asyncio.sleep(first_delay)
-    for i, piece in enumerate(pieces):
+    await asyncio.sleep(first_delay)  # like OpenAI, the first event (role) comes with the first token
+    yield event(delta(head))
+    for i, piece in enumerate(deltas):
         if i:
             await asyncio.sleep(token_delay)
-        if meta["model"] == "error-midstream" and i == len(pieces) // 2:
+        if i == fail_at:
             error = {"message": "fake failure mid-stream", "type": "server_error", "code": "500"}
             yield b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
             return
-        yield event(delta({"content": piece}))
+        yield event(delta(piece))
     yield event(delta({}, finish))
     if counts is not None:
         yield event([], usage=counts)

@@ -2,7 +2,8 @@
 
 A :class:`Turn` is what enrichment needs of one interaction: the user's newest
 message, the earlier user messages of the same conversation (from the chat
-history the app sent, plus what Heron saw before), and the reply. Every
+history the app sent or, when it sent none, from the calls Heron stored), and
+the reply. Every
 enricher fills some fields of the turn's :class:`Signals`; the pipeline runs
 them in order over batches (batching is what makes VADER, embeddings and
 classifiers fast), then stores the signals next to the interaction.
@@ -39,7 +40,8 @@ class Turn:
     user_text: str
     """The newest user message (truncated to MAX_ENRICH_CHARS); may be empty."""
     previous_user_texts: list[str]
-    """Earlier user messages of the conversation, oldest first (truncated)."""
+    """Earlier user messages of the conversation, oldest first (truncated): from the input, or, when the
+    input has none, from the stored calls of the conversation (:mod:`heron.enrich.history`)."""
     reply_text: str
     """The model's output (truncated); empty when there is none."""
     status: str = "ok"
@@ -54,6 +56,8 @@ class Turn:
     cost_usd: float | None = None
     retry_of: str | None = None
     """Set when the app reported this turn as a regenerate/retry of another; stored with the signals."""
+    trace_id: str | None = None
+    """Calls of one trace answer one user request (:mod:`heron.enrich.history`)."""
 
     @classmethod
     def from_interaction(cls, item: Interaction) -> Turn:
@@ -65,6 +69,7 @@ class Turn:
             reply_text=output, status=item.status or "ok", error_type=item.error_type, finish_reason=item.finish_reason,
             model=item.model, prompt_version=item.prompt_version, app_version=item.app_version, variant=item.variant,
             latency_ms=item.latency_ms, cost_usd=item.cost_usd, retry_of=getattr(item, "retry_of", None),
+            trace_id=item.trace_id,
         )  # fmt: skip
 
 

@@ -1,7 +1,9 @@
 """Signs that a turn went badly: the user asks again, complains or shouts; the model refuses, says nothing or is cut off.
 
 User side, from the newest message and the earlier user messages of the
-conversation:
+conversation (``Turn.previous_user_texts``: the chat history the app sent, or,
+for a turn whose input has none, such as an OpenTelemetry span with the current
+message only, the conversation's stored calls; :mod:`heron.enrich.history`):
 
 - ``similarity``: the highest cosine similarity between the message and an
   earlier one (wordllama embeddings, ``heron.enrich.embeddings``), after

@@ -121,6 +121,13 @@ class BatchEnricher:
                 self._projects[project].enrich([turns[i] for i in rows], [signals[i] for i in rows])
         return signals
 
+    def revise(self, turns: Sequence[Turn]) -> list[Signals]:
+        """Signals of turns enriched before, computed again (an earlier turn of their conversation came late:
+        :func:`heron.enrich.history.to_revisit`). The steps without topics: a turn keeps its topic, and the
+        emerging-topic watch sees each message once."""
+        with _one_blas_thread():
+            return run(self._steps, turns)
+
     def emerging(self) -> dict[str, list[dict[str, Any]]]:
         """Project -> its reported, not yet dismissed or forgotten candidates (JSON-ready), for projects watched.
 

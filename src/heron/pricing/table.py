@@ -21,13 +21,22 @@ from typing import Any
 from heron.errors import ValidationError
 from heron.schema.records import Interaction
 
-_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
-CANONICAL_SQL = r"regexp_replace(regexp_replace(lower(model), '^.*/', ''), '-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$', '')"
-"""The same canonicalisation as :func:`canonical_model`, as a SQL expression over ``model``."""
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|\d{3,4}|latest)$")
+PRICED_MODEL_SQL = "coalesce(response_model, model)"
+"""The model a call is priced by: the answering model when known, else the requested one."""
+CANONICAL_SQL = (
+    rf"regexp_replace(regexp_replace(lower({PRICED_MODEL_SQL}), '^.*/', ''), '-(\d{{4}}-\d{{2}}-\d{{2}}|\d{{8}}|\d{{3,4}}|latest)$', '')"
+)
+"""The same canonicalisation as :func:`canonical_model`, as a SQL expression over a call's priced model."""
+
+
+def priced_model(item: Interaction) -> str:
+    return item.response_model or item.model
 
 
 def canonical_model(model: str) -> str:
-    """``openai/GPT-4o-2024-08-06`` → ``gpt-4o``: provider prefix, case and date suffix removed."""
+    """``openai/GPT-4o-2024-08-06`` → ``gpt-4o``: provider prefix, case and snapshot suffix removed
+    (a date, ``20241022``, a version such as ``-001``/``-0613``, or ``-latest``)."""
     name = model.lower().rsplit("/", 1)[-1]
     return _DATED.sub("", name)
 

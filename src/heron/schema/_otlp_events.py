@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from heron.schema._otlp_messages import Attrs, as_text, loads, message, structured, value
+from heron.schema._otlp_messages import Attrs, as_text, loads, maybe_parts, message, structured, value
 
 ROLE_EVENTS = {
     "gen_ai.system.message": "system",
@@ -23,6 +23,7 @@ ROLE_EVENTS = {
     "gen_ai.tools.message": "tool",  # OpenLIT's spelling
 }
 CHOICE_EVENT = "gen_ai.choice"
+EVALUATION_EVENT = "gen_ai.evaluation.result"
 MERGED_EVENTS = frozenset(
     {"gen_ai.content.prompt", "gen_ai.content.completion", "gen_ai.client.inference.operation.details"}
 )
@@ -40,7 +41,9 @@ class SpanEvents:
     messages: list[dict[str, Any]] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     choice: dict[str, Any] | None = None
-    """``{"text": ..., "finish_reason": ...}`` of the first ``gen_ai.choice`` event."""
+    """``{"text": ..., "finish_reason": ...}`` of the ``gen_ai.choice`` event of index 0 (else the first)."""
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    """The attributes of each ``gen_ai.evaluation.result`` event."""
     exception_type: str | None = None
     exception_message: str | None = None
     first_token_ns: int = 0
@@ -57,8 +60,10 @@ def read_events(span: Span, attrs: Attrs) -> SpanEvents:
             out.messages.append(_role_message(role, fields))
             out.labels.append(f"events[{i}] {name}")
         elif name == CHOICE_EVENT:
-            if out.choice is None:
+            if out.choice is None or (out.choice["index"] not in (None, 0) and not out.choice["text"]):
                 out.choice = _choice(fields={kv.key: value(kv.value) for kv in event.attributes})
+        elif name == EVALUATION_EVENT:
+            out.evaluations.append({kv.key: value(kv.value) for kv in event.attributes})
         elif name == "exception":
             for kv in event.attributes:
                 if kv.key == "exception.type":
@@ -84,12 +89,24 @@ def _role_message(role: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _choice(fields: dict[str, Any]) -> dict[str, Any]:
+    """Both shapes of the event: ``message`` (an object, or JSON text) and flat ``content``/``role``/``tool_calls``."""
     body = fields.get("gen_ai.event.content")
-    if "message" not in fields and body is not None:
+    if "message" not in fields and "content" not in fields and body is not None:
         parsed = loads(body)
         if isinstance(parsed, dict):
             fields = parsed
     raw = structured(fields.get("message"))
-    text = message(raw)["content"] if isinstance(raw, dict) else as_text(raw)
+    if isinstance(raw, dict):
+        text = message(raw)["content"]
+    elif raw is not None:
+        text = as_text(raw)
+    else:  # flat: the message's fields are the event's own
+        content = maybe_parts(fields.get("content"))
+        text = message({"content": content, "tool_calls": structured(fields.get("tool_calls"))})["content"]
     reason = fields.get("finish_reason")
-    return {"text": text, "finish_reason": reason if isinstance(reason, str) else None}
+    index = fields.get("index")
+    return {
+        "text": text,
+        "finish_reason": reason if isinstance(reason, str) else None,
+        "index": index if isinstance(index, int) else None,
+    }

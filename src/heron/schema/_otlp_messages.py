@@ -28,6 +28,9 @@ _json_encode = msgspec.json.encode
 
 def value(av: AnyValue) -> Any:
     """An OTLP AnyValue as a Python value (lists and dicts for arrays and kvlists)."""
+    text = av.string_value
+    if text:  # the usual case; the field reads "" when another kind (or an empty string) is set
+        return text
     kind = av.WhichOneof("value")
     if kind == "string_value":
         return av.string_value
@@ -85,7 +88,8 @@ def parts_text(parts: list[Any]) -> str:
         if not isinstance(text, str):
             text = part.get("text")
         if isinstance(text, str) and kind in (None, "text", "input_text", "output_text"):
-            out.append(text)
+            if text:  # an empty text part (a streamed tool call's) adds no line
+                out.append(text)
         elif kind in ("tool_call", "function_call", "tool_use"):
             out.append(f"[tool_call: {part.get('name') or part.get('function', {}).get('name', '')}]")
         elif kind in ("tool_call_response", "tool_result", "function_call_output"):
@@ -106,7 +110,7 @@ def content_text(content: Any) -> str | None:
     return as_text(content)
 
 
-def _maybe_parts(text: Any) -> Any:
+def maybe_parts(text: Any) -> Any:
     """OpenLLMetry writes multimodal content as a JSON string of parts; unwrap it."""
     if isinstance(text, str) and text.startswith("[{"):
         parsed = loads(text)
@@ -174,6 +178,8 @@ def semconv_input(attrs: Attrs) -> Messages | None:
         labels.append("gen_ai.system_instructions")
     if raw is not None:
         more, more_labels = message_list(value(raw), "gen_ai.input.messages")
+        if messages and any(m["role"] == "system" and m["content"] == messages[0]["content"] for m in more):
+            messages, labels = [], []  # the system prompt sent both ways (OpenLIT): once is enough
         messages += more
         labels += more_labels
     return messages, labels
@@ -195,7 +201,7 @@ def openllmetry_input(attrs: Attrs) -> Messages | None:
         messages.append(
             {
                 "role": "user" if role is None else value(role),
-                "content": None if content is None else _maybe_parts(value(content)),
+                "content": None if content is None else maybe_parts(value(content)),
             }
         )
         labels.append(base)
@@ -346,7 +352,7 @@ def openllmetry_output(attrs: Attrs) -> tuple[str | None, str | None, str] | Non
             j += 1
         text = "\n".join(names) or None
     reason = get(attrs, base + ".finish_reason")
-    return _maybe_parts(text), reason, base
+    return maybe_parts(text), reason, base
 
 
 def openinference_output(attrs: Attrs) -> tuple[str | None, str] | None:

@@ -7,6 +7,8 @@ sent, not Heron's field.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -16,6 +18,8 @@ from heron.errors import ValidationError
 from heron.schema import _otlp_messages as M
 from heron.schema import limits as L
 from heron.schema._otlp_events import SpanEvents, read_events
+from heron.schema._otlp_tags import TagCounts, span_tags
+from heron.schema.mapping import DEFAULT_MAPPING, AttributeMapping, derive
 from heron.schema.normalize import normalize_interaction
 from heron.schema.records import Interaction
 
@@ -23,39 +27,14 @@ EMBEDDING = 1
 _STATUS_ERROR = 2
 _convert = msgspec.convert
 
-# Fields read from the first attribute present (non-empty), in this order.
+# Fields read from the first attribute present (non-empty), in this order. The dimensions an
+# application names in its own way (prompt version, user, conversation...) come from the kept
+# tags through the attribute mapping (heron.schema.mapping), not from here.
+_REQUEST_MODEL_KEYS = ("gen_ai.request.model", "llm.request.model_name", "llm.request.model")
+_RESPONSE_MODEL_KEYS = ("gen_ai.response.model", "llm.response.model_name", "llm.model_name", "embedding.model_name")
 _ID_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "model",
-        (
-            "gen_ai.response.model",
-            "gen_ai.request.model",
-            "llm.response.model_name",
-            "llm.model_name",
-            "llm.request.model_name",
-            "embedding.model_name",
-        ),
-    ),
+    ("response_model", _RESPONSE_MODEL_KEYS),
     ("provider", ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")),
-    (
-        "conversation_id",
-        ("gen_ai.conversation.id", "session.id", "gen_ai.session.id", "traceloop.association.properties.session_id"),
-    ),
-    (
-        "user_id",
-        (
-            "user.id",
-            "enduser.id",
-            "gen_ai.user.id",
-            "traceloop.association.properties.user_id",
-            "gen_ai.request.user",
-            "llm.user",
-        ),
-    ),
-    ("prompt_version", ("heron.prompt_version", "llm.prompt_template.version", "traceloop.prompt.version")),
-    ("experiment", ("heron.experiment",)),
-    ("variant", ("heron.variant",)),
-    ("app_version", ("heron.app_version",)),
     ("retry_of", ("heron.retry_of",)),
 )
 _TOKEN_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -114,22 +93,46 @@ def _pick(attrs: M.Attrs, keys: tuple[str, ...]) -> tuple[str, Any] | None:
     return None
 
 
+_CONSUMED: frozenset[str] = frozenset(
+    {
+        *(key for _, keys in _ID_FIELDS for key in keys),
+        *(key for _, keys in _TOKEN_FIELDS for key in keys),
+        *_REQUEST_MODEL_KEYS,
+        *_TTFT_SECONDS_KEYS,
+        *_LATE_FINISH_KEYS,
+        "gen_ai.response.finish_reasons",
+        "gen_ai.operation.name",
+        "llm.request.type",
+        "openinference.span.kind",
+        "error.type",
+        "gen_ai.usage.total_tokens",
+        "llm.usage.total_tokens",
+        "llm.token_count.total",
+    }
+)
+"""Attributes read into a field of their own; every other non-content attribute is kept as a tag."""
+
+
 def map_span(
     span: Span,
     attrs: M.Attrs,
     kind: int,
-    resource: tuple[str | None, str | None],
+    resource: dict[str, str],
     project: str,
     now: float,
+    mapping: AttributeMapping = DEFAULT_MAPPING,
+    counts: TagCounts | None = None,
+    events: SpanEvents | None = None,
 ) -> Interaction:
-    """Map one LLM span; raise ValidationError naming the source attribute."""
-    events = read_events(span, attrs) if span.events else None
+    """Map one LLM span; raise ValidationError naming the source attribute.
+
+    ``resource`` holds the resource's kept attributes (:func:`resource_tags`);
+    ``events`` the span's events when the caller has read them already.
+    """
+    if events is None and span.events:
+        events = read_events(span, attrs)
     d: dict[str, Any] = {}
     src: dict[str, str] = {}
-    service_name, service_version = resource
-    if service_version is not None:
-        d["app_version"] = service_version
-        src["app_version"] = "service.version"
     get = attrs.get
     value = M.value
     for name, keys in _ID_FIELDS:  # _pick, inlined: this loop is the hot path
@@ -141,11 +144,7 @@ def map_span(
                     d[name] = str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
                     src[name] = key
                     break
-    if "model" not in d:
-        raise ValidationError(
-            "gen_ai.request.model",
-            "missing: an LLM span needs gen_ai.request.model, gen_ai.response.model or llm.model_name",
-        )
+    _model(d, src, attrs)
     for name, keys in _TOKEN_FIELDS:
         for key in keys:
             av = get(key)
@@ -187,9 +186,9 @@ def map_span(
     if status.code == _STATUS_ERROR or error_type:
         d["status"] = "error"
         if error_type:
-            d["error_type"], src["error_type"] = M.as_text(error_type), "error.type"
+            d["error_type"], src["error_type"] = error_name(M.as_text(error_type)), "error.type"
         elif events is not None and events.exception_type:
-            d["error_type"], src["error_type"] = events.exception_type, "exception.type"
+            d["error_type"], src["error_type"] = error_name(events.exception_type), "exception.type"
         if status.message:
             d["error_message"], src["error_message"] = status.message, "status.message"
         elif events is not None and events.exception_message:
@@ -197,9 +196,51 @@ def map_span(
 
     labels = _input(d, src, attrs, events)
     _output(d, src, attrs, events)
-    tag_src = _tags(d, attrs, service_name)
-    _rag_sources(d, src, attrs)
+    extra, tag_src = _derived_tags(attrs)
+    tags = span_tags(attrs, resource, _CONSUMED, extra, counts if counts is not None else TagCounts())
+    if tags:
+        d["tags"] = tags
+        for name, (v, key) in derive(tags, mapping).items():
+            d[name] = v
+            src[name] = tag_src.get(key, key)
     return _validate(d, src, labels, tag_src, project, now)
+
+
+_FINISH_ALIASES = {"tool_call": "tool_calls"}
+"""Spellings instrumentations disagree on (OpenLLMetry writes ``tool_call``, OpenAI ``tool_calls``)."""
+_CLASS_REPR = re.compile(r"^<class '([^']+)'>$")
+
+
+def error_name(raw: str | None) -> str | None:
+    """One spelling per error class, whatever the instrumentation wrote: ``<class 'openai.RateLimitError'>``,
+    ``openai.RateLimitError`` and ``RateLimitError`` are all ``RateLimitError``; other values stay as sent."""
+    if not raw:
+        return raw
+    match = _CLASS_REPR.match(raw)
+    name = match.group(1) if match else raw
+    if "." in name and " " not in name:
+        last = name.rsplit(".", 1)[1]
+        if last[:1].isupper():
+            return last
+    return name
+
+
+def _model(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs) -> None:
+    """``model`` is what the app asked for; without a request attribute, the answering model."""
+    hit = _pick(attrs, _REQUEST_MODEL_KEYS)
+    if hit is None:
+        params = M.structured(M.get(attrs, "llm.invocation_parameters"))  # OpenInference keeps the request here
+        if isinstance(params, dict) and isinstance(params.get("model"), str) and params["model"]:
+            hit = "llm.invocation_parameters", params["model"]
+    if hit is None and "response_model" in d:
+        hit = src["response_model"], d["response_model"]
+    if hit is None:
+        raise ValidationError(
+            "gen_ai.request.model",
+            "missing: an LLM span needs gen_ai.request.model, gen_ai.response.model or llm.model_name",
+        )
+    src["model"], model = hit
+    d["model"] = str(model) if not isinstance(model, str) else model
 
 
 def _ttft(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs, events: SpanEvents | None, start_ns: int) -> None:
@@ -216,22 +257,31 @@ def _ttft(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs, events: SpanEv
         src["ttft_ms"] = "first-token event"
 
 
+def _input_sources(attrs: M.Attrs, events: SpanEvents | None) -> Iterator[M.Messages | None]:
+    """Every convention's input, in order of precedence (each None when absent)."""
+    yield M.semconv_input(attrs)
+    if events is not None and events.messages:
+        yield events.messages, events.labels
+    yield M.openllmetry_input(attrs)
+    raw = M.get(attrs, "gen_ai.prompt")
+    if raw is not None:
+        yield M.prompt_text(raw, "gen_ai.prompt")
+    yield M.openinference_messages(attrs, "llm.input_messages")
+    yield M.openinference_prompts(attrs)
+    yield M.input_value(attrs)
+
+
 def _input(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs, events: SpanEvents | None) -> list[str]:
-    found = M.semconv_input(attrs)
-    if found is None and events is not None and events.messages:
-        found = events.messages, events.labels
-    if found is None:
-        found = M.openllmetry_input(attrs)
-    if found is None:
-        raw = M.get(attrs, "gen_ai.prompt")
-        if raw is not None:
-            found = M.prompt_text(raw, "gen_ai.prompt")
-    if found is None:
-        found = M.openinference_messages(attrs, "llm.input_messages")
-    if found is None:
-        found = M.openinference_prompts(attrs)
-    if found is None:
-        found = M.input_value(attrs)
+    """The first source with a message that has text; an empty source never hides a later one."""
+    fallback = None
+    for found in _input_sources(attrs, events):
+        if found is None or not found[0]:
+            continue
+        if any(m.get("content") for m in found[0]):
+            break
+        fallback = fallback or found
+    else:
+        found = fallback
     if found is None:
         return []
     d["input"], labels = found
@@ -249,42 +299,57 @@ def _family(label: str) -> str:
     return head
 
 
-def _output(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs, events: SpanEvents | None) -> None:
-    text = reason = label = None
-    reason_label = ""
+def _output_sources(attrs: M.Attrs, events: SpanEvents | None) -> Iterator[tuple[Any, Any, str, str]]:
+    """(text, finish_reason, label, finish-reason label) per convention present, in order of precedence."""
     raw = M.get(attrs, "gen_ai.output.messages")
     if raw is not None:
-        (text, reason), label = M.first_choice(raw), "gen_ai.output.messages"
-    elif events is not None and events.choice is not None:
-        text, reason, label = events.choice["text"], events.choice["finish_reason"], "event gen_ai.choice"
-    elif (legacy := M.openllmetry_output(attrs)) is not None:
+        text, reason = M.first_choice(raw)
+        yield text, reason, "gen_ai.output.messages", "gen_ai.output.messages"
+    if events is not None and events.choice is not None:
+        yield events.choice["text"], events.choice["finish_reason"], "event gen_ai.choice", "event gen_ai.choice"
+    legacy = M.openllmetry_output(attrs)
+    if legacy is not None:
         text, reason, base = legacy
-        label, reason_label = base + ".content", base + ".finish_reason"
-    elif (completion := M.get(attrs, "gen_ai.completion")) is not None:
-        text, label = M.first_choice(completion)[0], "gen_ai.completion"
-    elif (oi := M.openinference_output(attrs)) is not None:
-        text, label = oi
-    elif (out := M.output_value(attrs)) is not None:
-        text, label = out, "output.value"
-    if text is not None and label is not None:
-        d["output"], src["output"] = text, label
+        yield text, reason, base + ".content", base + ".finish_reason"
+    completion = M.get(attrs, "gen_ai.completion")
+    if completion is not None:
+        yield M.first_choice(completion)[0], None, "gen_ai.completion", ""
+    oi = M.openinference_output(attrs)
+    if oi is not None:
+        yield oi[0], None, oi[1], ""
+    if "output.value" in attrs:
+        yield M.output_value(attrs), None, "output.value", ""
+
+
+def _output(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs, events: SpanEvents | None) -> None:
+    """The first source with non-empty text wins; an empty reply is kept only when no source has text."""
+    reason = reason_label = empty = None
+    for text, why, label, why_label in _output_sources(attrs, events):
+        if reason is None and isinstance(why, str) and why:
+            reason, reason_label = why, why_label
+        if isinstance(text, str):
+            if text:
+                d["output"], src["output"] = text, label
+                break
+            empty = empty or label
+    else:
+        if empty is not None:
+            d["output"], src["output"] = "", empty
     finish = M.get(attrs, "gen_ai.response.finish_reasons")
     if isinstance(finish, list):
         finish = finish[0] if finish else None
-    if finish is not None:
-        d["finish_reason"], src["finish_reason"] = finish, "gen_ai.response.finish_reasons"
-    elif reason is not None and label is not None:
-        d["finish_reason"], src["finish_reason"] = reason, reason_label or label
+    if finish:
+        d["finish_reason"], src["finish_reason"] = _FINISH_ALIASES.get(finish, finish), "gen_ai.response.finish_reasons"
+    elif reason is not None and reason_label is not None:
+        d["finish_reason"], src["finish_reason"] = _FINISH_ALIASES.get(reason, reason), reason_label
     elif (late := _pick(attrs, _LATE_FINISH_KEYS)) is not None:
         src["finish_reason"], d["finish_reason"] = late
 
 
-def _tags(d: dict[str, Any], attrs: M.Attrs, service_name: str | None) -> dict[str, str]:
-    """Tags from resource ``service.name``, OpenInference ``metadata`` and ``tag.tags``."""
-    tags: dict[str, Any] = {}
+def _derived_tags(attrs: M.Attrs) -> tuple[dict[str, str], dict[str, str]]:
+    """Tags from OpenInference ``metadata`` (its keys) and ``tag.tags`` (labels, value ``true``)."""
+    tags: dict[str, str] = {}
     tag_src: dict[str, str] = {}
-    if service_name is not None:
-        tags["service.name"], tag_src["service.name"] = service_name, "service.name"
     metadata = M.structured(M.get(attrs, "metadata"))
     if isinstance(metadata, dict):
         for key, v in metadata.items():
@@ -308,17 +373,7 @@ def _tags(d: dict[str, Any], attrs: M.Attrs, service_name: str | None) -> dict[s
             if name:
                 tags[name] = "true"
                 tag_src[name] = f"tag.tags[{i}]"
-    if tags:
-        d["tags"] = tags
-    return tag_src
-
-
-def _rag_sources(d: dict[str, Any], src: dict[str, str], attrs: M.Attrs) -> None:
-    explicit = M.get(attrs, "heron.rag_sources")
-    if explicit is not None:
-        parsed = M.structured(explicit)
-        d["rag_sources"] = parsed if isinstance(parsed, list) else [explicit]
-        src["rag_sources"] = "heron.rag_sources"
+    return tags, tag_src
 
 
 def attach_sources(item: Interaction, trace_sources: list[str]) -> None:

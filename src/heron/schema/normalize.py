@@ -6,12 +6,14 @@ project resolved from the API key.
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 from heron.errors import ValidationError
 from heron.schema import limits as L
+from heron.schema.mapping import AttributeMapping, fill
 from heron.schema.records import Feedback, Interaction, Message
 
 
@@ -56,10 +58,17 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def normalize_interaction(item: Interaction, *, project: str, now: float) -> Interaction:
-    """Validate what types alone cannot, fill derived fields, in place; returns ``item``."""
+def normalize_interaction(
+    item: Interaction, *, project: str, now: float, mapping: AttributeMapping | None = None
+) -> Interaction:
+    """Validate what types alone cannot, fill derived fields, in place; returns ``item``.
+
+    With ``mapping``, dimensions the item leaves empty are read from its tags.
+    """
     if not item.model:
         raise ValidationError("model", "must not be empty")
+    if mapping is not None and item.tags:
+        fill(item, mapping)
     item.project = project
     item.cost_usd = None  # derived by the server from its price table, never taken from a client
     if not item.id:
@@ -90,8 +99,10 @@ def normalize_interaction(item: Interaction, *, project: str, now: float) -> Int
 
 
 def normalize_feedback(item: Feedback, *, project: str, now: float) -> Feedback:
-    if item.thumbs is None and item.rating is None and item.comment is None and item.label is None:
-        raise ValidationError("feedback", "needs at least one of thumbs, rating, comment, label")
+    if item.thumbs is None and item.rating is None and item.comment is None and item.label is None and item.score is None:
+        raise ValidationError("feedback", "needs at least one of thumbs, rating, comment, label, score")
+    if item.score is not None and not math.isfinite(item.score):
+        raise ValidationError("score", f"must be a finite number, got {item.score}")
     if not item.interaction_id:
         raise ValidationError("interaction_id", "must not be empty")
     item.project = project

@@ -40,6 +40,7 @@ class Interaction(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One LLM call. Only ``model`` and ``start_time`` are required."""
 
     model: Id
+    """The model the application asked for (``gen_ai.request.model``); failed calls keep it too."""
     start_time: Timestamp
     id: Id | None = None
     project: Id | None = None
@@ -48,6 +49,11 @@ class Interaction(msgspec.Struct, kw_only=True, omit_defaults=True):
     user_id: Id | None = None
     end_time: Timestamp | None = None
     provider: Id | None = None
+    response_model: Id | None = None
+    """The model that answered, as the provider reported it (often a dated snapshot such as
+    ``gpt-4o-2024-08-06``); prices use it when known."""
+    environment: Id | None = None
+    """``production``, ``staging``... (``deployment.environment.name``)."""
     operation: Id | None = None
     """e.g. ``chat``, ``text_completion``, ``embeddings`` (gen_ai.operation.name)."""
     app_version: Id | None = None
@@ -97,6 +103,10 @@ class Feedback(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Ground truth, possibly arriving long after the interaction."""
     source: Id = "user"
     """``user``, ``annotator``, ``ground_truth``, ``evaluator``..."""
+    name: Id | None = None
+    """What a score measures (``relevance``, ``faithfulness``...): an evaluator's metric name."""
+    score: float | None = None
+    """An evaluator's numeric score, on its own scale (``gen_ai.evaluation.score.value``)."""
     user_id: Id | None = None
     conversation_id: Id | None = None
     tags: Tags = {}

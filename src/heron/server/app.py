@@ -17,7 +17,10 @@ from starlette.routing import Route
 
 from heron.server.api import conversations as conversation_routes
 from heron.server.api import costs as cost_routes
+from heron.server.api import mapping as mapping_routes
+from heron.server.api.mapping import load_mappings
 from heron.server.api import routes as api_routes
+from heron.server.api import tags as tag_routes
 from heron.server.api import drift as drift_routes
 from heron.server.api import topics as topic_routes
 from heron.server.api import ux as ux_routes
@@ -88,8 +91,10 @@ async def status(request: Request) -> Response:
                 "feedback_applied": svc.enrichment.stats.feedback_applied,
                 "topic_models": len(svc.enrichment.topics.versions()),
                 "topics_backfilled": svc.enrichment.stats.topics_backfilled,
+                "revised": svc.enrichment.stats.revised,
             },
             "monitor": None if svc.monitor is None else dataclasses.asdict(svc.monitor.stats),
+            "otlp": svc.otlp_counts(principal.project).as_dict(),
             "uptime_s": round(time.time() - svc.started, 3),
         }
     )
@@ -139,6 +144,7 @@ def create_app(settings: Settings) -> Starlette:
             enrichment=enrichment,
             monitor=monitor,
         )
+        load_mappings(app.state.services, settings)
         metrics.bind(pipeline, app.state.services)
         try:
             yield
@@ -161,6 +167,8 @@ def create_app(settings: Settings) -> Starlette:
         *api_routes.routes,
         *conversation_routes.routes,
         *cost_routes.routes,
+        *mapping_routes.routes,
+        *tag_routes.routes,
         *ux_routes.routes,
         *topic_routes.routes,
         *drift_routes.routes,

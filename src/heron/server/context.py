@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from heron.errors import BusyError
+from heron.schema.mapping import DEFAULT_MAPPING, AttributeMapping
+from heron.schema.otlp import OtlpCounts
 from heron.server.auth import KeyRing, Principal, Scope
 from heron.server.enrichment import EnrichmentRunner
 from heron.server.ingest.pipeline import IngestPipeline
@@ -20,6 +22,48 @@ from heron.server.monitor import Monitor
 from heron.server.pricing import Pricing
 from heron.server.settings import Settings
 from heron.store.base import Store
+
+
+@dataclass
+class OtlpCounters:
+    """What one project's OTLP spans became: a mapping gap shows here, never silently."""
+
+    mapped: dict[str, int] = field(default_factory=dict)
+    """LLM spans mapped, per convention."""
+    skipped: int = 0
+    """Spans that are neither LLM calls nor feedback."""
+    rejected: int = 0
+    feedback: int = 0
+    ok_without_output: int = 0
+    ok_without_input: int = 0
+    tags_dropped: int = 0
+    tags_truncated: int = 0
+
+    def add(self, counts: OtlpCounts, *, skipped: int, rejected: int) -> None:
+        for name, n in counts.mapped.items():
+            self.mapped[name] = self.mapped.get(name, 0) + n
+        self.skipped += skipped
+        self.rejected += rejected
+        self.feedback += counts.feedback
+        self.ok_without_output += counts.ok_without_output
+        self.ok_without_input += counts.ok_without_input
+        self.tags_dropped += counts.tags.dropped
+        self.tags_truncated += counts.tags.truncated
+
+    def as_dict(self) -> dict[str, object]:
+        llm = sum(self.mapped.values())
+        return {
+            "mapped": dict(self.mapped),
+            "llm_spans": llm,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "feedback": self.feedback,
+            "ok_without_output": self.ok_without_output,
+            "ok_without_input": self.ok_without_input,
+            "ok_without_output_share": round(self.ok_without_output / llm, 4) if llm else 0.0,
+            "tags_dropped": self.tags_dropped,
+            "tags_truncated": self.tags_truncated,
+        }
 
 
 @dataclass
@@ -40,9 +84,22 @@ class Services:
     metrics: Metrics | None = None
     """Prometheus metrics (``/metrics``), fed by the pipeline's hooks."""
     started: float = field(default_factory=time.time)
+    mappings: dict[str, AttributeMapping] = field(default_factory=dict)
+    """Each project's attribute mapping (its own keys, then the defaults); projects without one use the defaults."""
+    otlp: dict[str, OtlpCounters] = field(default_factory=dict)
+    """Per project: what its OTLP spans became since the server started."""
     rejected_items: int = 0
     rejected_requests: int = 0
     inflight_now: int = 0
+
+    def mapping_for(self, project: str) -> AttributeMapping:
+        return self.mappings.get(project, DEFAULT_MAPPING)
+
+    def otlp_counts(self, project: str) -> OtlpCounters:
+        counters = self.otlp.get(project)
+        if counters is None:
+            counters = self.otlp[project] = OtlpCounters()
+        return counters
 
     @contextlib.asynccontextmanager
     async def ingest_slot(self) -> AsyncIterator[None]:

@@ -1,9 +1,13 @@
 """Enrichment after ingest: never on the acknowledgement path, yielding to ingest, lag visible.
 
 A thread reads not-yet-enriched interactions from the store in insertion order,
+with the stored calls of their conversations that turns without history in
+their input take as history (one query per batch, :mod:`heron.enrich.history`),
 has a helper process (at lower CPU priority, so ingest wins the cores when both
 want them) run the enrichers over the batch, and writes the signals back with
-the watermark. It pauses while the ingest backlog is high and catches up after.
+the watermark. Turns enriched before that a late earlier turn of the batch is
+history for are enriched again with it, and their signals replaced. It pauses
+while the ingest backlog is high and catches up after.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from heron.enrich.base import Signals, Turn
+from heron.enrich.history import Said, to_revisit, with_history
 from heron.errors import HeronError
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.topics import MIN_MESSAGES, SAMPLE, Topics
@@ -46,16 +51,25 @@ def _batch_enricher() -> Any:
     return _worker
 
 
-def enrich_batch(turns: list[Turn], models: dict[str, dict[str, Any]] | None,
-                 dropped: list[tuple[str, int, str]]) -> tuple[list[Signals], dict[str, list[dict[str, Any]]]]:
-    """Runs in the helper process: (signals, emerging topics per project). ``models`` only when they changed;
-    ``dropped``: emerging candidates accepted ("forget") or dismissed ("dismiss") since the last batch."""
+def enrich_batch(turns: list[Turn], models: dict[str, dict[str, Any]] | None, dropped: list[tuple[str, int, str]],
+                 history: list[Said] | None = None, revisit: list[Turn] | None = None,
+                 ) -> tuple[list[Signals], dict[str, list[dict[str, Any]]], list[Signals]]:
+    """Runs in the helper process: (signals, emerging topics per project, signals of ``revisit``).
+
+    ``models`` only when they changed; ``dropped``: emerging candidates accepted ("forget") or dismissed
+    ("dismiss") since the last batch; ``history``: stored calls of the batch's conversations, given to
+    turns without history of their own, ``revisit`` included (enriched again without topics).
+    """
     worker = _batch_enricher()
     if models is not None:
         worker.set_topic_models(models)
     for project, candidate, how in dropped:
         (worker.dismiss if how == "dismiss" else worker.forget)(project, candidate)
-    return worker.run(turns), worker.emerging()
+    revisit = revisit or []
+    if history is not None:
+        both = with_history([*turns, *revisit], history)
+        turns, revisit = both[: len(turns)], both[len(turns) :]
+    return worker.run(turns), worker.emerging(), worker.revise(revisit) if revisit else []
 
 
 def embed_texts(texts: list[str]) -> Any:
@@ -82,6 +96,7 @@ class _Batch:
     watermark: int
     future: Future[Any]
     started: float
+    revisit: list[Turn]
 
 
 @dataclass
@@ -94,6 +109,8 @@ class EnrichmentStats:
     feedback_applied: int = 0
     topics_backfilled: int = 0
     topic_fits: int = 0
+    revised: int = 0
+    """Turns enriched again because an earlier turn of their conversation arrived after them."""
 
 
 class EnrichmentRunner:
@@ -157,39 +174,46 @@ class EnrichmentRunner:
             return fn(*args)
         return self._pool.submit(fn, *args).result()
 
-    def _submit(self, turns: list[Turn]) -> Future[Any]:
-        """Start enriching ``turns`` in the helper process (or right here, in tests)."""
+    def _submit(self, turns: list[Turn], watermark: int) -> _Batch:
+        """Find the batch's history and start enriching it in the helper process (or right here, in tests)."""
+        started = time.perf_counter()
+        found = self.store.conversation_history(turns)
+        # The batch in flight is enriched but not stored yet: its turns are candidates too.
+        in_flight = self._in_flight.turns if self._in_flight is not None else []
+        revisit = to_revisit(turns, [*found.enriched, *in_flight])
         versions = self.topics.versions()
         models = self.topics.models() if versions != self._sent_versions else None
         self._sent_versions = versions
-        args = (turns, models, self.topics.take_dropped())
+        args = (turns, models, self.topics.take_dropped(), found.messages, revisit)
         if self._pool is not None:
-            return self._pool.submit(enrich_batch, *args)
+            return _Batch(turns, watermark, self._pool.submit(enrich_batch, *args), started, revisit)
         done: Future[Any] = Future()
         done.set_result(enrich_batch(*args))
-        return done
+        return _Batch(turns, watermark, done, started, revisit)
 
     def _store(self, batch: _Batch) -> None:
-        signals, emerging = batch.future.result()
+        signals, emerging, revised = batch.future.result()
         self.topics.report_emerging(emerging)
-        self.store.write_signals(batch.turns, signals, batch.watermark)  # type: ignore[attr-defined]
+        self.store.write_signals(batch.turns, signals, batch.watermark,  # type: ignore[attr-defined]
+                                 revised=list(zip(batch.revisit, revised, strict=True)))
         self.stats.last_batch_seconds = time.perf_counter() - batch.started
         self.stats.batches += 1
         self.stats.enriched += len(batch.turns)
+        self.stats.revised += len(batch.revisit)
 
     def run_once(self) -> int:
         """Enrich one batch; returns how many interactions it covered. (The loop overlaps batches: :meth:`_step`.)"""
         turns, watermark = self.store.pending_turns(self.batch)  # type: ignore[attr-defined]
         if not turns:
             return 0
-        self._store(_Batch(turns, watermark, self._submit(turns), time.perf_counter()))
+        self._store(self._submit(turns, watermark))
         return len(turns)
 
     def _step(self) -> int:
         """Read and submit the next batch, then store the one before it while the helper works on this one."""
         after = self._in_flight.watermark if self._in_flight is not None else None
         turns, watermark = self.store.pending_turns(self.batch, after)  # type: ignore[attr-defined]
-        current = _Batch(turns, watermark, self._submit(turns), time.perf_counter()) if turns else None
+        current = self._submit(turns, watermark) if turns else None
         previous, self._in_flight = self._in_flight, current
         if previous is not None:
             try:

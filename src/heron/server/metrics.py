@@ -208,11 +208,21 @@ class Metrics:
         self.resources = ResourceGauges(
             self._cap, max_values=self.max_values, max_series=max_series, ttl=resource_ttl, clock=clock
         )
+        self.otlp_spans = Counter(
+            "heron_otlp_spans_total",
+            "OTLP spans by what they became: mapped (LLM calls, per convention), feedback, skipped, rejected.",
+            ("project", "outcome", "convention"),
+        )
+        self.otlp_gaps = Counter(
+            "heron_otlp_mapping_gaps_total",
+            "Mapped LLM spans with a gap: status ok but no output (or no input), tags dropped or cut at their limits.",
+            ("project", "gap"),
+        )
         build = Gauge("heron_build_info", "Heron's version; the value is always 1.", ("version", "python"))
         build.set((_package_version(), platform.python_version()), 1)
         self._families: list[Family] = [
             self.interactions, self.errors, self.tokens, self.cost, self.cost_unknown, self.latency, self.ttft,
-            self.feedback, self.http, self.store_write, self.store_records, build,
+            self.feedback, self.http, self.store_write, self.store_records, self.otlp_spans, self.otlp_gaps, build,
         ]
         self._scalars: list[Scalar] = [
             Scalar("heron_uptime_seconds", "gauge", "Seconds since the server started.", lambda: self._wall() - self.started),
@@ -394,6 +404,7 @@ class Metrics:
     def render(self) -> bytes:
         """The whole exposition, formatted under the lock (only series changed since the last scrape are re-formatted)."""
         with self._lock:
+            self._mirror_otlp()
             self.resources.prune()
             families: list[Family] = [*self._families, *self.resources.families.values()]
             for cap in self._caps.values():  # zeros included: rate() and alerts need the series to exist
@@ -404,6 +415,19 @@ class Metrics:
                 if family.overflowed:
                     self.series_overflow.set_total((family.name,), family.overflowed)
             return render([*families, self.label_overflow, self.series_overflow, *self._scalars])
+
+    def _mirror_otlp(self) -> None:
+        services = self._services
+        if services is None:
+            return
+        for project, c in list(services.otlp.items()):
+            p = self._dimension_caps[0].admit(project, 0)
+            for convention, n in list(c.mapped.items()):
+                self.otlp_spans.set_total((p, "mapped", convention), n)
+            for outcome in ("feedback", "skipped", "rejected"):
+                self.otlp_spans.set_total((p, outcome, ""), getattr(c, outcome))
+            for gap in ("ok_without_output", "ok_without_input", "tags_dropped", "tags_truncated"):
+                self.otlp_gaps.set_total((p, gap), getattr(c, gap))
 
     def authorized(self, request: Request) -> bool:
         if not self.token:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 
 from heron.pricing import PriceOverride, PriceTable, interaction_cost, shipped_table
+from heron.pricing.table import priced_model
 from heron.schema.records import Interaction
 from heron.store.base import Store
 
@@ -35,7 +36,7 @@ class Pricing:
                 project = item.project
                 table = self.table(project or "")
             assert table is not None
-            item.cost_usd = interaction_cost(item, table.price(item.model, float(item.start_time)))
+            item.cost_usd = interaction_cost(item, table.price(priced_model(item), float(item.start_time)))
 
     def add_override(self, project: str, override: PriceOverride) -> int:
         """Keep a dated price and reprice stored calls; run it in the store's writer thread."""

@@ -74,7 +74,7 @@ _resource_batch = msgspec.json.Decoder(ResourceBatch)
 _resource = msgspec.json.Decoder(ResourceSample)
 
 
-def decode_resources(body: bytes, *, project: str, now: float) -> Decoded:
+def decode_resources(body: bytes, *, project: str, now: float, mapping: object = None) -> Decoded:
     """The ``{"samples": [...]}`` envelope, then each sample on its own (see ``ingest/decode.py``)."""
     raws = _envelope(_resource_batch, body, "samples")
     return _items(raws, _resource, normalize_resource, project=project, now=now)

@@ -21,6 +21,7 @@ ENVIRONMENT: dict[str, str] = {
     "HERON_DRIFT_EVERY": "Seconds between stored drift runs (last day vs the week before) per project (default: 3600).",
     "HERON_FSYNC": "'0' turns off fsync of the write-ahead log: faster, loses acknowledged data on power loss (default: 1).",
     "HERON_METRICS_MAX_VALUES": "Distinct values of one label on /metrics (model, app_version, ...) before new ones are reported as '__overflow__' (default: 200).",
+    "HERON_ATTRIBUTE_MAPPING": "A TOML or JSON file of per-project attribute mappings ({project: {dimension: [attribute keys]}}), applied at start (default: unset; PUT /v1/mapping sets them too).",
     "HERON_METRICS_TOKEN": "If set, GET /metrics requires 'Authorization: Bearer <token>' (default: unset, no key needed, as Prometheus expects).",
 }
 """Every environment variable the server reads, with its meaning (docs/configuration.md lists the same)."""
@@ -52,6 +53,7 @@ class Settings:
     enrich: bool = True
     monitor_interval: float = 30.0
     drift_every: float = 3600.0
+    mapping_file: Path | None = None
 
     @classmethod
     def resolve(
@@ -73,4 +75,5 @@ class Settings:
             monitor_interval=float(_env("HERON_MONITOR_INTERVAL", "30")),
             drift_every=float(_env("HERON_DRIFT_EVERY", "3600")),
             otlp_workers=_int("HERON_OTLP_WORKERS", 1 if (os.cpu_count() or 1) >= 2 else 0),
+            mapping_file=Path(mapping) if (mapping := _env("HERON_ATTRIBUTE_MAPPING", "")) else None,
         )

@@ -37,6 +37,8 @@ GAP = timedelta(hours=1)
 SLACK = timedelta(seconds=1)
 """Signals keep a turn's start time through a float: look that much around their span."""
 FIRST_MESSAGE_CHARS = 300
+_ON_SIGNALS = ("model", "app_version", "prompt_version", "user_id")
+"""Turn filters ``interaction_signals`` can answer itself; the others (tags, environment, ...) ask ``interactions``."""
 
 _SENTIMENT = {
     "negative": "sentiment <= -0.05",
@@ -62,8 +64,8 @@ _DETAIL_EXCLUDE = (
 def check(query: ConversationQuery) -> None:
     """Refuse what the search cannot answer, naming the parameter."""
     for column, _ in query.equals:
-        if column not in CONVERSATION_FILTERS:
-            raise ValidationError(column, f"conversations can be matched on {', '.join(CONVERSATION_FILTERS)}")
+        if column not in CONVERSATION_FILTERS and not (column.startswith("tag.") and len(column) > 4):
+            raise ValidationError(column, f"conversations can be matched on {', '.join(CONVERSATION_FILTERS)}, tag.<key>")
     if query.sentiment is not None and query.sentiment not in SENTIMENTS:
         raise ValidationError("sentiment", f"must be one of {', '.join(SENTIMENTS)}, got {query.sentiment!r}")
     if query.end <= query.start:
@@ -74,14 +76,22 @@ def slice_sql(query: ConversationQuery, lo: datetime, hi: datetime, after: tuple
     """Conversations with a matching turn in [lo, hi), ranked by the newest one, below ``after``; limit + 1 of them.
 
     Turn conditions on signals read ``interaction_signals`` (unenriched turns cannot match
-    them); the others read ``interactions``, so the newest turns count before enrichment.
+    them), with what only the call has (text, tags) from that turn's ``interactions`` row; without
+    them everything reads ``interactions``, so the newest turns count before enrichment.
     """
     by_signals = bool(query.topics or query.sentiment or query.frustrated)
     params: list[Any] = [query.project, lo, hi]
     clauses = ["project = ?", "start_time >= ?", "start_time < ?", "conversation_id IS NOT NULL"]
+    on_calls: list[str] = []  # conditions only ``interactions`` can answer, when reading signals
+    call_params: list[Any] = []
     for column, value in query.equals:
-        clauses.append(f"{column} = ?")
-        params.append(value)
+        condition, values = ("tags[?] = ?", [column[4:], value]) if column.startswith("tag.") else (f"{column} = ?", [value])
+        if by_signals and column not in _ON_SIGNALS:
+            on_calls.append(condition)
+            call_params += values
+        else:
+            clauses.append(condition)
+            params += values
     if query.errors:
         clauses.append("error" if by_signals else "status = 'error'")  # the signal is status = 'error'
     if query.topics:
@@ -94,11 +104,14 @@ def slice_sql(query: ConversationQuery, lo: datetime, hi: datetime, after: tuple
     if query.text:
         needle = query.text.lower()
         if by_signals:
-            clauses.append(f"interaction_id IN (SELECT id FROM interactions WHERE project = ? AND start_time >= ? AND start_time < ? AND {_TEXT})")
-            params += [query.project, lo, hi]
+            on_calls.append(_TEXT)
+            call_params += [needle, needle]
         else:
             clauses.append(_TEXT)
-        params += [needle, needle]
+            params += [needle, needle]
+    if on_calls:  # the same turn: its call matches these, its signals the rest
+        clauses.append(f"interaction_id IN (SELECT id FROM interactions WHERE project = ? AND start_time >= ? AND start_time < ? AND {' AND '.join(on_calls)})")
+        params += [query.project, lo, hi, *call_params]
     having = ""
     if after is not None:
         having = "HAVING max(start_time) < ? OR (max(start_time) = ? AND conversation_id < ?)"

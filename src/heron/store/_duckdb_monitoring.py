@@ -56,8 +56,12 @@ def _where(filters: Mapping[str, str] | None, alias: str = "i") -> tuple[str, li
 
     clauses, params = [], []
     for dim, value in (filters or {}).items():
+        if dim.startswith("tag.") and len(dim) > 4:
+            clauses.append(f"{alias}.tags[?] = ?")  # only on interactions: a tag filter takes the join path
+            params += [dim[4:], value]
+            continue
         if dim not in ROLLUP_DIMENSIONS:
-            raise ValidationError(dim, f"cannot filter drift by {dim!r}; valid: {', '.join(ROLLUP_DIMENSIONS)}")
+            raise ValidationError(dim, f"cannot filter drift by {dim!r}; valid: {', '.join(ROLLUP_DIMENSIONS)}, tag.<key>")
         clauses.append(f"{alias}.{dim} = ?")
         params.append(value)
     return "".join(f" AND {c}" for c in clauses), params

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import duckdb
@@ -18,6 +18,7 @@ import msgspec
 import pyarrow as pa
 
 from heron.enrich.base import MAX_ENRICH_CHARS, Signals, Turn, split_messages
+from heron.enrich.history import HISTORY_WINDOW_S, MAX_STORED_HISTORY, ConversationHistory, Said, needs_history
 from heron.store import _duckdb_ux as ux
 
 _decode_messages = msgspec.json.Decoder(list[dict[str, Any]]).decode
@@ -31,22 +32,62 @@ def _epoch(value: datetime) -> float:
     return value.replace(tzinfo=timezone.utc).timestamp()
 
 
+def _naive(micros: int) -> datetime:
+    """Epoch microseconds as the naive UTC timestamp the tables hold."""
+    return datetime(1970, 1, 1) + timedelta(microseconds=micros)
+
+
 _TURN_COLUMNS = (
     "id, project, start_time, conversation_id, user_id, input, output, status, error_type, finish_reason,"
-    " model, prompt_version, app_version, variant, latency_ms, cost_usd, retry_of"
+    " model, prompt_version, app_version, variant, latency_ms, cost_usd, retry_of, trace_id"
 )
 
 
 def turn_from_row(row: tuple[Any, ...]) -> Turn:
     """A row of ``_TURN_COLUMNS``."""
-    ident, project, start, conversation, user, input_json, output, status, error_type, finish, model, prompt, app, variant, latency, cost, retry_of = row
+    ident, project, start, conversation, user, input_json, output, status, error_type, finish, model, prompt, app, variant, latency, cost, retry_of, trace = row
     text, previous = split_messages(_messages(input_json))
     return Turn(
         interaction_id=ident, project=project, start_time=_epoch(start), conversation_id=conversation, user_id=user,
         user_text=text, previous_user_texts=previous, reply_text=_clip(output),
         status=status, error_type=error_type, finish_reason=finish, model=model,
         prompt_version=prompt, app_version=app, variant=variant, latency_ms=latency, cost_usd=cost, retry_of=retry_of,
+        trace_id=trace,
     )  # fmt: skip
+
+
+# The stored calls of the batch's conversations (``history_batch``: those of its turns that need history)
+# around its turns, one statement: every call from a window before the conversation's first batch turn
+# (the newest $keep of those before it) to its last, and the enriched ones up to a window after it (they
+# may need to be revised); the batch's own calls are left out (the worker has them). The calls are found
+# on narrow columns (conversation, id, time) and only those kept are read whole, by rowid: reading the
+# messages of every call in the window cost 2.5x as much with a million calls in it.
+_HISTORY = f"""
+WITH b AS (SELECT project, conversation_id, id, start_time FROM history_batch),
+k AS (SELECT project, conversation_id, min(start_time) AS first, max(start_time) AS last FROM b GROUP BY ALL),
+hit AS (
+    SELECT i.rowid AS rid, i.project, i.id, i.start_time, k.first, k.last
+    FROM (SELECT rowid, project, conversation_id, id, start_time FROM interactions
+          WHERE start_time >= $lo AND start_time <= $hi AND conversation_id IN (SELECT conversation_id FROM k)) i
+    JOIN k ON i.project = k.project AND i.conversation_id = k.conversation_id
+    WHERE i.start_time >= k.first - to_microseconds($window) AND i.start_time <= k.last + to_microseconds($window)
+      AND NOT EXISTS (SELECT 1 FROM b WHERE b.project = i.project AND b.id = i.id)
+    QUALIFY i.start_time >= k.first OR row_number() OVER (
+        PARTITION BY i.project, i.conversation_id, i.start_time < k.first ORDER BY i.start_time DESC) <= $keep
+),
+kept AS (
+    SELECT h.rid, s.interaction_id IS NOT NULL AS enriched FROM hit h LEFT JOIN
+        (SELECT project, interaction_id FROM interaction_signals WHERE start_time > $first AND start_time <= $hi
+         AND interaction_id IN (SELECT id FROM hit WHERE start_time > first)) s
+        ON s.project = h.project AND s.interaction_id = h.id AND h.start_time > h.first
+    WHERE h.start_time <= h.last OR s.interaction_id IS NOT NULL
+)
+SELECT {_TURN_COLUMNS.replace("output", "CASE WHEN enriched THEN output END")}, enriched
+FROM (SELECT rowid AS rid, * FROM interactions
+      WHERE start_time >= $lo AND start_time <= $hi AND rowid IN (SELECT rid FROM kept)) i
+JOIN kept USING (rid)
+ORDER BY start_time
+"""
 
 
 class DuckDBSignals:
@@ -82,8 +123,60 @@ class DuckDBSignals:
         ).fetchall()[0]
         return int(row[0]), (row[1] / 1e6 if row[1] is not None else None)
 
-    def write_signals(self, turns: Sequence[Turn], signals: Sequence[Signals], watermark: int) -> None:
-        """Store one enriched batch and advance the watermark, atomically."""
+    def conversation_history(self, turns: Sequence[Turn], *, window_s: float = HISTORY_WINDOW_S,
+                             limit: int = MAX_STORED_HISTORY) -> ConversationHistory:
+        """The stored calls of the conversations of ``turns`` that some turn :func:`needs history
+        <heron.enrich.history.needs_history>` in: one query per batch.
+
+        ``messages``: such a conversation's calls from ``window_s`` before its first turn in ``turns``
+        (the newest ``4 * limit`` before it: same-trace calls and blanks are dropped later) to its
+        last, plus the enriched ones up to ``window_s`` after that; ``enriched``: those enriched
+        calls, after its first turn, whose input carries no history (candidates for a revisit). The
+        cost is a scan of the conversation ids of the calls stored in that window (~0.1 s of CPU per
+        batch of 2,000 with a million calls an hour); the turns' own calls are not returned.
+        """
+        keys = {(t.project, t.conversation_id) for t in turns if needs_history(t)}
+        if not keys:
+            return ConversationHistory([], [])
+        batch = [t for t in turns if (t.project, t.conversation_id) in keys]
+        starts = [round(t.start_time * 1_000_000) for t in batch]
+        table = pa.table({
+            "project": [t.project for t in batch],
+            "conversation_id": [t.conversation_id for t in batch],
+            "id": [t.interaction_id for t in batch],
+            "start_time": pa.array(starts, pa.timestamp("us")),
+        })  # fmt: skip
+        window = round(window_s * 1_000_000)
+        cur = self._cursor()
+        cur.register("history_batch", table)
+        try:
+            rows = cur.execute(_HISTORY, {
+                "lo": _naive(min(starts) - window), "hi": _naive(max(starts) + window), "first": _naive(min(starts)),
+                "window": window, "keep": 4 * limit,
+            }).fetchall()  # fmt: skip
+        finally:
+            cur.unregister("history_batch")
+        messages, enriched = [], []
+        for row in rows:
+            if row[-1]:
+                turn = turn_from_row(row[:-1])
+                messages.append(Said.of(turn))
+                if needs_history(turn):
+                    enriched.append(turn)
+            else:
+                ident, project, start, conversation, trace = row[0], row[1], row[2], row[3], row[-2]
+                messages.append(Said(project, conversation, ident, _epoch(start), user_text(row[5]), trace))
+        return ConversationHistory(messages, enriched)
+
+    def write_signals(self, turns: Sequence[Turn], signals: Sequence[Signals], watermark: int, *,
+                      revised: Sequence[tuple[Turn, Signals]] = ()) -> None:
+        """Store one enriched batch and advance the watermark, atomically.
+
+        ``revised``: turns enriched before, with their history-dependent signals computed again
+        (an earlier turn of their conversation came late, :func:`heron.enrich.history.to_revisit`);
+        their ``similarity`` and :data:`~heron.store._duckdb_ux.REVISABLE` signals are replaced and
+        the rollups revised. A revised turn without stored signals is skipped.
+        """
         now = round(time.time() * 1_000_000)
         table = pa.table(
             {
@@ -118,12 +211,24 @@ class DuckDBSignals:
         with self._transaction() as con:
             con.register("signals_batch", table)
             con.execute(f"INSERT INTO interaction_signals ({columns}) SELECT {columns} FROM signals_batch")
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE touched AS SELECT project, coalesce(conversation_id, interaction_id)"
-                f" AS conv_key, min(start_time) - {ux.SESSION_GAP_S} * INTERVAL 1 SECOND AS lo FROM signals_batch GROUP BY ALL"
-            )
-            con.unregister("signals_batch")
-            ux.revise(con)
+            if not revised:
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE touched AS SELECT project, coalesce(conversation_id, interaction_id)"
+                    f" AS conv_key, min(start_time) - {ux.SESSION_GAP_S} * INTERVAL 1 SECOND AS lo FROM signals_batch GROUP BY ALL"
+                )
+                con.unregister("signals_batch")
+                ux.revise(con)
+            else:
+                con.register("revised_batch", _revised_table(revised))
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE touched AS SELECT project, coalesce(conversation_id, interaction_id)"
+                    f" AS conv_key, min(start_time) - {ux.SESSION_GAP_S} * INTERVAL 1 SECOND AS lo FROM"
+                    " (SELECT project, conversation_id, interaction_id, start_time FROM signals_batch UNION ALL"
+                    " SELECT project, conversation_id, interaction_id, start_time FROM revised_batch) GROUP BY ALL"
+                )
+                con.unregister("signals_batch")
+                ux.revise(con, _replace_revised)
+                con.unregister("revised_batch")
             con.execute("UPDATE enrich_state SET watermark = ? WHERE id = 0", [watermark])
 
     @contextmanager
@@ -277,6 +382,30 @@ class DuckDBSignals:
 
     def ux_ready(self) -> bool:
         return bool(self._cursor().execute("SELECT ux_ready FROM enrich_state WHERE id = 0").fetchall()[0][0])
+
+
+_REVISED = ("similarity", *ux.REVISABLE)
+
+
+def _revised_table(revised: Sequence[tuple[Turn, Signals]]) -> pa.Table:
+    return pa.table({
+        "project": [t.project for t, _ in revised],
+        "conversation_id": [t.conversation_id for t, _ in revised],
+        "interaction_id": [t.interaction_id for t, _ in revised],
+        "start_time": pa.array([round(t.start_time * 1_000_000) for t, _ in revised], pa.timestamp("us")),
+        **{name: pa.array([getattr(s, name) for _, s in revised], pa.bool_()) for name in ("rephrase", "repeat", "complaint")},
+        **{name: pa.array([getattr(s, name) for _, s in revised], pa.float64()) for name in ("similarity", "frustration")},
+    })  # fmt: skip
+
+
+def _replace_revised(con: duckdb.DuckDBPyConnection) -> None:
+    """The ``mutate`` of :func:`ux.revise` for ``revised_batch``."""
+    columns = ", ".join(f'"{c}" = r."{c}"' for c in _REVISED)
+    con.execute(
+        f"UPDATE interaction_signals s SET {columns} FROM revised_batch r"
+        " WHERE s.start_time BETWEEN (SELECT min(start_time) FROM revised_batch) AND (SELECT max(start_time) FROM revised_batch)"
+        " AND s.project = r.project AND s.interaction_id = r.interaction_id"
+    )
 
 
 def _messages(input_json: Any) -> list[dict[str, Any]]:

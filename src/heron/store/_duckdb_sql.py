@@ -2,7 +2,10 @@
 
 Metric queries read the hourly rollups when they can (hour/day buckets, a
 rollup dimension, at most one equality filter on that same dimension) and scan
-raw rows otherwise; both paths return the same row shape.
+raw rows otherwise; both paths return the same row shape. Either way the answer
+covers exactly the window asked for: the rollups give the whole hours inside
+it, and the (at most two) partial hours at its edges are folded from raw rows
+into the rollups' shape, histograms included (see :func:`split_window`).
 """
 
 from __future__ import annotations
@@ -195,41 +198,161 @@ def _truncate(bucket: str, column: str, start: datetime) -> str:
     return f"date_trunc('{bucket}', {column})"
 
 
-def _bucket_seconds(query: MetricsQuery) -> float:
+def _covered_seconds(query: MetricsQuery, t: str) -> str:
+    """Seconds of the window inside the bucket starting at ``t``: a whole bucket, less where the
+    window starts or ends inside it (``request_rate`` is calls over these seconds)."""
     if query.bucket == "all":
-        return max(query.end - query.start, 1.0)
-    return float(BUCKET_SECONDS[query.bucket])
+        return repr(query.end - query.start if query.end > query.start else 1.0)
+    width = BUCKET_SECONDS[query.bucket] * 1_000_000
+    lo, hi = round(query.start * 1_000_000), round(query.end * 1_000_000)
+    return f"((least(epoch_us({t}) + {width}, {hi}) - greatest(epoch_us({t}), {lo})) / 1e6)"
 
 
 def hour_range(start: float, end: float) -> tuple[datetime, datetime]:
+    """The whole hours touching [start, end): wider than the window unless it is aligned."""
     return _naive(math.floor(start / 3600) * 3600), _naive(math.ceil(end / 3600) * 3600)
 
 
-def _rollup_metrics(query: MetricsQuery, dim: str, value: str | None) -> MetricsPlan:
-    lo, hi = hour_range(query.start, query.end)
-    cond = "project = ? AND dim = ? AND hour >= ? AND hour < ?"
-    params: list[Any] = [query.project, dim, lo, hi]
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A query window cut at a rollup's grain (naive UTC): ``inner`` holds the whole units inside
+    it, read from the rollup; ``edges`` the partial units at either end, read from raw rows."""
+
+    inner: tuple[datetime, datetime]
+    """[lo, hi); empty (lo >= hi) when no whole unit lies inside the window."""
+    edges: tuple[tuple[datetime, datetime], ...]
+    """At most two [lo, hi) ranges, each within one unit, outside ``inner``."""
+
+
+def split_window(start: float, end: float, unit: int = 3600) -> Window:
+    """Cut [start, end) into whole ``unit``-second buckets and the partial ones at its edges.
+
+    The pieces are disjoint and together exactly the window, so sums over them (counts,
+    tokens, cost, histogram counts) are the window's sums, never a wider range's.
+    """
+    lo, hi = math.ceil(start / unit) * unit, math.floor(end / unit) * unit
+    if lo > hi:  # inside one unit
+        return Window((_naive(end), _naive(end)), ((_naive(start), _naive(end)),) if start < end else ())
+    edges = []
+    if start < lo:
+        edges.append((_naive(start), _naive(lo)))
+    if hi < end:
+        edges.append((_naive(hi), _naive(end)))
+    return Window((_naive(lo), _naive(hi)), tuple(edges))
+
+
+_GEN = "(CASE WHEN output_tokens > 0 AND latency_ms - coalesce(ttft_ms, 0) > 0 THEN latency_ms - coalesce(ttft_ms, 0) END)"
+"""Generation time of one call, as the rollups compute it."""
+
+_ROLLUP_SUMS = "n, errors, latency_sum, latency_n, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_usd, cost_n, gen_ms, gen_tokens"
+
+_EDGE_SUMS = f"""count(*) AS n, count(*) FILTER (WHERE status = 'error') AS errors,
+    coalesce(sum(latency_ms), 0) AS latency_sum, count(latency_ms) AS latency_n,
+    coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens, coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+    coalesce(sum(cached_tokens), 0)::BIGINT AS cached_tokens, coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens,
+    coalesce(sum(cost_usd), 0) AS cost_usd, count(cost_usd) AS cost_n,
+    coalesce(sum({_GEN}), 0) AS gen_ms, coalesce(sum(output_tokens) FILTER (WHERE {_GEN} IS NOT NULL), 0)::BIGINT AS gen_tokens"""
+"""The columns of ``rollup_hour`` (``_ROLLUP_SUMS``) over raw rows, as the write path folds them."""
+
+_EDGE_COLUMNS = "start_time, status, latency_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_usd"
+
+
+def _edge_rows(project: str, dim: str, value: str | None, window: Window, params: list[Any], columns: str = _EDGE_COLUMNS) -> str | None:
+    """The raw rows of the window's partial units, with the rollup's ``value`` of ``dim``; None if there are none.
+
+    One scan per edge, each a single start_time range (so zonemaps skip the row groups
+    outside it); ``value`` filters as the rollups do ('' = not set).
+    """
+    if not window.edges:
+        return None
+    column = f"coalesce({dim}, '')" if dim else "''"  # dim is a ROLLUP_DIMENSIONS name: a column
+    scans = []
+    for lo, hi in window.edges:
+        cond = "project = ? AND start_time >= ? AND start_time < ?"
+        params.extend([project, lo, hi])
+        if value is not None:
+            cond += f" AND {column} = ?"
+            params.append(value)
+        scans.append(f"SELECT {columns}, {column} AS value FROM interactions WHERE {cond}")
+    return " UNION ALL ".join(scans)
+
+
+def _rollup_cond(project: str, dim: str, value: str | None, inner: tuple[Any, Any], params: list[Any], time_col: str = "hour") -> str:
+    params.extend([project, dim, *inner])
+    cond = f"project = ? AND dim = ? AND {time_col} >= ? AND {time_col} < ?"
     if value is not None:
         cond += " AND value = ?"
         params.append(value)
+    return cond
+
+
+def hour_rows(project: str, dim: str, value: str | None, window: Window, params: list[Any]) -> str:
+    """``rollup_hour`` rows (hour, value, sums) covering exactly ``window``: whole hours from the
+    rollup, the partial hours at its edges summed from raw rows the same way."""
+    out = f"SELECT hour, value, {_ROLLUP_SUMS} FROM rollup_hour WHERE {_rollup_cond(project, dim, value, window.inner, params)}"
+    edges = _edge_rows(project, dim, value, window, params)
+    if edges is not None:
+        out += f" UNION ALL SELECT date_trunc('hour', start_time) AS hour, value, {_EDGE_SUMS} FROM ({edges}) GROUP BY ALL"
+    return out
+
+
+def hour_histograms(project: str, dim: str, value: str | None, window: Window, params: list[Any]) -> str:
+    """``rollup_hour_hist`` rows (hour, value, metric, buckets, counts) covering exactly ``window``.
+
+    The edges' values go through the same bucket mapping (:func:`heron.stats.sketch.sql_bucket`)
+    as the rollups, so their histograms merge with the hours' by adding counts: the result is
+    the sketch of exactly the window's calls, as a raw scan of it would build.
+    """
+    out = f"SELECT hour, value, metric, buckets, counts FROM rollup_hour_hist WHERE {_rollup_cond(project, dim, value, window.inner, params)}"
+    edges = _edge_rows(project, dim, value, window, params)
+    if edges is not None:
+        per_bucket = " UNION ALL ".join(
+            f"SELECT date_trunc('hour', start_time) AS hour, value, {metric}::TINYINT AS metric, {sketch.sql_bucket(column)} AS b,"
+            f" count(*) AS n FROM e WHERE {column} IS NOT NULL GROUP BY ALL"
+            for metric, column in enumerate(("latency_ms", "ttft_ms"))
+        )
+        out += (
+            " UNION ALL SELECT hour, value, metric, list(b ORDER BY b) AS buckets, list(n ORDER BY b) AS counts"
+            f" FROM (WITH e AS ({edges}) {per_bucket}) GROUP BY ALL"
+        )
+    return out
+
+
+def _rollup_metrics(query: MetricsQuery, dim: str, value: str | None) -> MetricsPlan:
+    window = split_window(query.start, query.end)
     group = "nullif(value, '')" if query.group_by else "NULL::VARCHAR"
-    seconds = _bucket_seconds(query)
-    t = _truncate(query.bucket, "hour", lo)
+    t = _truncate(query.bucket, "hour", _naive(query.start))
+    params: list[Any] = []
+    source = hour_rows(query.project, dim, value, window, params)
     counts = f"""
     SELECT {t} AS t, epoch_us({t}) AS _t_us,
            {group} AS "group", sum(n)::BIGINT AS count, sum(errors)::BIGINT AS errors,
            sum(errors) / sum(n) AS error_rate, sum(latency_sum) / nullif(sum(latency_n), 0) AS latency_avg,
            sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
            sum(cached_tokens)::BIGINT AS cached_tokens, sum(reasoning_tokens)::BIGINT AS reasoning_tokens,
-           sum(n) / {seconds} AS request_rate, sum(gen_tokens) * 1000.0 / nullif(sum(gen_ms), 0) AS output_tokens_per_s,
+           sum(n) / {_covered_seconds(query, t)} AS request_rate,
+           sum(gen_tokens) * 1000.0 / nullif(sum(gen_ms), 0) AS output_tokens_per_s,
            CASE WHEN sum(cost_n) > 0 THEN sum(cost_usd) END AS cost_usd, (sum(n) - sum(cost_n))::BIGINT AS cost_unknown
-    FROM rollup_hour WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1, 3
+    FROM ({source}) GROUP BY 1, 2, 3 ORDER BY 1, 3
     """
+    hist_params: list[Any] = []
     hist = f"""
     SELECT epoch_us({t}) AS t, {group} AS g, metric, buckets, counts
-    FROM rollup_hour_hist WHERE {cond} ORDER BY 1, 2 NULLS FIRST, 3
+    FROM ({hour_histograms(query.project, dim, value, window, hist_params)}) ORDER BY 1, 2 NULLS FIRST, 3
     """
-    return MetricsPlan(counts, params, hist, list(params))
+    return MetricsPlan(counts, params, hist, hist_params)
+
+
+def unknown_cost_models(project: str, start: float, end: float) -> tuple[str, list[Any]]:
+    """Models with calls of unknown cost in exactly [start, end), most calls first."""
+    params: list[Any] = []
+    source = hour_rows(project, "model", None, split_window(start, end), params)
+    return (
+        "SELECT value AS model, (sum(n) - sum(cost_n))::BIGINT AS calls, sum(input_tokens)::BIGINT AS input_tokens,"
+        f" sum(output_tokens)::BIGINT AS output_tokens FROM ({source}) GROUP BY value"
+        " HAVING sum(n) > sum(cost_n) ORDER BY calls DESC, model",
+        params,
+    )
 
 
 _QUANTILE_NAMES = [f"{name}_{qn}" for name in ("latency", "ttft") for qn in _Q_NAMES]
@@ -284,10 +407,6 @@ def rollup_rows(counts: pa.Table, hist: pa.Table | None) -> list[dict[str, Any]]
     return [dict(zip(keys_out, values)) for values in zip(*columns)]
 
 
-_GEN = "(CASE WHEN output_tokens > 0 AND latency_ms - coalesce(ttft_ms, 0) > 0 THEN latency_ms - coalesce(ttft_ms, 0) END)"
-"""Generation time of one call, as the rollups compute it."""
-
-
 def _raw_metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
     params: list[Any] = []
     group = "NULL"
@@ -304,14 +423,15 @@ def _raw_metrics(query: MetricsQuery) -> tuple[str, list[Any]]:
         for col, name in (("latency_ms", "latency"), ("ttft_ms", "ttft"))
         for q, qn in zip(QUANTILES, _Q_NAMES)
     )
+    t = _truncate(query.bucket, "start_time", _naive(query.start))
     statement = f"""
-    SELECT {_truncate(query.bucket, "start_time", _naive(query.start))} AS t, {group} AS "group", count(*) AS count,
+    SELECT {t} AS t, {group} AS "group", count(*) AS count,
            count(*) FILTER (WHERE status = 'error') AS errors,
            count(*) FILTER (WHERE status = 'error') / count(*) AS error_rate,
            avg(latency_ms) AS latency_avg, {quantiles},
            coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
            coalesce(sum(cached_tokens), 0) AS cached_tokens, coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens,
-           count(*) / {_bucket_seconds(query)} AS request_rate,
+           count(*) / {_covered_seconds(query, t)} AS request_rate,
            sum(output_tokens) FILTER (WHERE {_GEN} IS NOT NULL) * 1000.0 / nullif(sum({_GEN}), 0) AS output_tokens_per_s,
            sum(cost_usd) AS cost_usd, count(*) - count(cost_usd) AS cost_unknown
     FROM {source} WHERE {clause}
@@ -342,20 +462,24 @@ def users(query: UsersQuery) -> tuple[str, list[Any]]:
         raise ValidationError("bucket", f"must be one of {', '.join(BUCKETS)}")
     plan = rollup_plan(query.group_by, query.filters, query.bucket)
     if plan is not None and query.bucket == "day":
+        # Whole days from the rollup; a partial first or last day counts its users from raw rows
+        # (distinct counts do not add up, but each day comes whole from one side or the other).
         dim, value = plan
-        lo = _naive(math.floor(query.start / 86400) * 86400).date()
-        hi = _naive(math.ceil(query.end / 86400) * 86400).date()
-        params: list[Any] = [query.project, dim, lo, hi]
-        cond = "project = ? AND dim = ? AND day >= ? AND day < ?"
-        if value is not None:
-            cond += " AND value = ?"
-            params.append(value)
+        window = split_window(query.start, query.end, 86400)
+        params: list[Any] = []
+        days = (window.inner[0].date(), window.inner[1].date())
         group = "nullif(value, '')" if query.group_by else "NULL"
-        return (
-            f'SELECT CAST(day AS TIMESTAMP) AS t, {group} AS "group", sum(users) AS users '
-            f"FROM daily_user_counts WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2",
-            params,
+        statement = (
+            f'SELECT CAST(day AS TIMESTAMP) AS t, {group} AS "group", sum(users)::BIGINT AS users '
+            f"FROM daily_user_counts WHERE {_rollup_cond(query.project, dim, value, days, params, 'day')} GROUP BY 1, 2"
         )
+        edges = _edge_rows(query.project, dim, value, window, params, columns="start_time, user_id")
+        if edges is not None:
+            statement += (
+                f" UNION ALL SELECT date_trunc('day', start_time) AS t, {group} AS \"group\", count(DISTINCT user_id) AS users"
+                f" FROM ({edges}) GROUP BY 1, 2"
+            )
+        return statement + " ORDER BY 1, 2", params
     params = []
     group = dimension_sql(query.group_by, params) if query.group_by else "NULL"
     filters = Filters(start=query.start, end=query.end, equals=query.filters.equals, text=query.filters.text)

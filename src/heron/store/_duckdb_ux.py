@@ -46,6 +46,9 @@ _EXPLICIT = (
 )
 DERIVED = ("is_first", "is_last", "prev_topic_id", "explicit", "thumbs", "satisfaction", "abandoned")
 """Columns of interaction_signals this module keeps current."""
+REVISABLE = ("rephrase", "repeat", "complaint", "frustration")
+"""Signals a later batch may compute again (an earlier turn that arrived late, heron.enrich.history): a ``mutate``
+of :func:`revise` may change them, and their old values are subtracted from the rollups."""
 
 
 def _implicit_sql() -> str:
@@ -101,11 +104,12 @@ FROM g
 
 def _changed_sql() -> str:
     """``chg``: rows of ``der`` in their session's revise range whose stored state (``ctx_old``) differs."""
-    differs = " OR ".join(f"o.{c} IS DISTINCT FROM d.d_{c}" for c in DERIVED)
+    differs = " OR ".join([f"o.{c} IS DISTINCT FROM d.d_{c}" for c in DERIVED]
+                          + [f'o."{c}" IS DISTINCT FROM d."{c}"' for c in REVISABLE])
     return f"""
 CREATE OR REPLACE TEMP TABLE chg AS
 SELECT d.*, o.counted AS o_counted, o.topic_id AS o_topic_id,
-       {", ".join(f"o.{c} AS o_{c}" for c in DERIVED)}
+       {", ".join(f"o.{c} AS o_{c}" for c in DERIVED)}, {", ".join(f'o."{c}" AS o_{c}' for c in REVISABLE)}
 FROM der d
 JOIN touched t ON t.project = d.project AND t.conv_key = coalesce(d.conversation_id, d.interaction_id)
 JOIN ctx_old o ON o.project = d.project AND o.interaction_id = d.interaction_id
@@ -124,9 +128,15 @@ def _contributions_sql() -> str:
     """``contrib``: each changed row once with its old values (sign -1, if it was counted) and once with its new ones."""
     old = ", ".join(f"o_{c} AS {c}" for c in DERIVED)
     new = ", ".join(f"d_{c} AS {c}" for c in DERIVED)
+
+    def before(column: str) -> str:
+        name = column.strip('"')
+        return f"o_{name} AS {column}" if name in REVISABLE else column
+
+    old_row = ", ".join(before(c.strip()) for c in _ROW_COLUMNS.split(","))
     return f"""
 CREATE OR REPLACE TEMP TABLE contrib AS
-SELECT {_ROW_COLUMNS}, o_topic_id AS topic_id, {old}, -1.0 AS sign FROM chg WHERE o_counted
+SELECT {old_row}, o_topic_id AS topic_id, {old}, -1.0 AS sign FROM chg WHERE o_counted
 UNION ALL
 SELECT {_ROW_COLUMNS}, topic_id, {new}, 1.0 AS sign FROM chg
 """

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from heron.pricing import PriceOverride, PriceTable
 from heron.schema.records import Feedback, Interaction, ResourceSample
+
+if TYPE_CHECKING:
+    from heron.enrich.base import Turn
+    from heron.enrich.history import ConversationHistory
 
 Bucket = Literal["minute", "hour", "day", "all"]
 BUCKET_SECONDS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
@@ -22,6 +26,8 @@ BUCKETS: tuple[str, ...] = (*BUCKET_SECONDS, "all")
 DIMENSIONS: tuple[str, ...] = (
     "provider",
     "model",
+    "response_model",
+    "environment",
     "operation",
     "app_version",
     "prompt_version",
@@ -41,6 +47,8 @@ DIMENSIONS: tuple[str, ...] = (
 ROLLUP_DIMENSIONS: tuple[str, ...] = (
     "provider",
     "model",
+    "response_model",
+    "environment",
     "operation",
     "app_version",
     "prompt_version",
@@ -74,8 +82,9 @@ METRICS: tuple[str, ...] = (
     "cost_usd",
     "cost_unknown",
 )
-"""``request_rate`` is per second over the bucket; ``output_tokens_per_s`` is output tokens over generation
-time (latency minus time to first token); ``cost_unknown`` counts calls whose model has no price."""
+"""``request_rate`` is per second over the part of the bucket inside the window; ``output_tokens_per_s``
+is output tokens over generation time (latency minus time to first token); ``cost_unknown`` counts calls
+whose model has no price."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +168,8 @@ class RetentionQuery:
     value: str | None = None
 
 
-CONVERSATION_FILTERS: tuple[str, ...] = ("model", "app_version", "prompt_version", "user_id")
-"""Turn columns a conversation search may match exactly."""
+CONVERSATION_FILTERS: tuple[str, ...] = ("model", "response_model", "environment", "app_version", "prompt_version", "user_id")
+"""Turn columns a conversation search may match exactly; ``tag.<key>`` matches a tag."""
 
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 """A user message's sentiment class: below -0.05, between, from 0.05 (VADER's compound cut-offs)."""
@@ -174,7 +183,7 @@ class ConversationQuery:
     start: float
     end: float
     equals: tuple[tuple[str, str], ...] = ()
-    """(column, value) pairs, column from CONVERSATION_FILTERS."""
+    """(column, value) pairs, column from CONVERSATION_FILTERS or ``tag.<key>``."""
     text: str | None = None
     """Case-insensitive substring of the turn's input messages or output."""
     topics: tuple[int, ...] = ()
@@ -220,6 +229,10 @@ class Store(Protocol):
     def conversations(self, query: ConversationQuery) -> Page:
         """One summary row per matching conversation, newest matching turn first (docs/api.md, Conversations)."""
 
+    def conversation_history(self, turns: Sequence[Turn], *, window_s: float = ..., limit: int = ...) -> ConversationHistory:
+        """The stored calls enrichment takes as history for those of ``turns`` whose input carries none, and the
+        enriched turns a late one among them is history for, in one query (:mod:`heron.enrich.history`)."""
+
     def metrics(self, query: MetricsQuery) -> list[dict[str, Any]]:
         """Rows of ``{"t": bucket_start, "group": value|None, <metric>: number|None}``."""
 
@@ -229,6 +242,24 @@ class Store(Protocol):
     def count(self, project: str) -> int: ...
 
     def close(self) -> None: ...
+
+    def attribute_mappings(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Each project's own attribute mapping (heron.schema.mapping), as stored."""
+
+    def set_attribute_mapping(
+        self, project: str, mapping: dict[str, tuple[str, ...]], *, rederive: bool = True, progress: Any = None
+    ) -> int:
+        """Store ``project``'s mapping and apply it (before the defaults) to its stored calls' tags; returns the calls
+        changed. With ``rederive``, rebuild what derives from them now; else :meth:`rederive` does it later."""
+
+    def rederive_pending(self) -> dict[str, str | None]:
+        """Projects whose derived data (rollups, signals' copies) is being rebuilt, with the next day to do."""
+
+    def rederive_progress(self, project: str) -> tuple[int, int] | None:
+        """(days done, days in all) of the project's running re-derivation, or None."""
+
+    def rederive(self, *, progress: Any = None) -> int:
+        """Rebuild the derived data of every pending project, day by day (resumable); returns days rebuilt."""
 
     def price_overrides(self, project: str) -> list[PriceOverride]:
         """The project's dated prices, oldest first."""

@@ -8,11 +8,12 @@ sequence number it applied.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,15 @@ from heron.errors import StoreError
 from heron.schema.records import Feedback, Interaction, ResourceSample
 from heron.stats import sketch
 from heron.pricing import PriceOverride, PriceTable
+from heron.schema.mapping import merged
 from heron.store import _duckdb_engagement as _engagement
+from heron.store import _duckdb_rederive as _rederive
 from heron.store import _duckdb_pricing as _pricing
 from heron.store._duckdb_resources import DuckDBResourceReads
 from heron.store._duckdb_monitoring import DuckDBMonitoring
 from heron.store._duckdb_conversations import DuckDBConversations
 from heron.store._duckdb_signals import DuckDBSignals
+from heron.store._duckdb_tags import DuckDBTagReads
 from heron.store._duckdb_ux_reads import DuckDBUxReads
 from heron.store._duckdb_users import DuckDBUserReads
 from heron.store import _duckdb_sql as sql
@@ -44,7 +48,15 @@ from heron.store.base import (
 from heron.store.migrations import migrations
 
 _log = logging.getLogger("heron.store")
+Progress = Callable[[str, int, int], None]
+"""progress(project, days done, days in all) while re-deriving."""
 _LONG_DIMS = sql.LONG_DIMS
+CHECKPOINT_THRESHOLD = "128MB"
+"""DuckDB's own log size that triggers a checkpoint (its default is 16MB). A checkpoint rewrites the
+partly filled row group that writes append to, so with the default a store taking realistic calls
+(text and ~30 tags each) checkpointed every few writes and spent more on that than on the inserts:
+commit cost 117 µs per call at 150k calls stored, 52 µs with 128MB (bench_ingest's calls, 5,000 per
+write). The price: up to 128MB of DuckDB log to replay when the store opens after a crash."""
 
 
 def _merge(table: str, time_col: str, key: str, select: str, old: str) -> list[str]:
@@ -70,19 +82,31 @@ def _merge(table: str, time_col: str, key: str, select: str, old: str) -> list[s
     ]
 
 
+# What the rollup folds below read of ``new_rows``: a write keeps only these (the text and tags columns
+# are most of a row, and copying them into a temp table cost a write a quarter of its time).
+_FOLD_COLUMNS = ", ".join(
+    f"b.{c}"
+    for c in dict.fromkeys(
+        ("project", "id", "start_time", *ROLLUP_DIMENSIONS, "status", "latency_ms", "ttft_ms", "input_tokens",
+         "output_tokens", "cached_tokens", "reasoning_tokens", "user_id", "cost_usd")
+    )
+)
+
 _FOLD = [
-    # Rows new to the store (not already stored under the same project and id).
-    """
+    # Rows new to the store (not already stored under the same project and id; the first of a
+    # batch's duplicates), by their position ``_row`` in ``batch``, with the columns the folds read.
+    f"""
     CREATE OR REPLACE TEMP TABLE new_rows AS
-    SELECT * FROM batch b
+    SELECT b._row, {_FOLD_COLUMNS} FROM batch b
     WHERE NOT EXISTS (
         SELECT 1 FROM interactions i
         WHERE i.project = b.project AND i.id = b.id
           AND i.start_time BETWEEN (SELECT min(start_time) FROM batch) AND (SELECT max(start_time) FROM batch)
     )
-    QUALIFY row_number() OVER (PARTITION BY b.project, b.id) = 1
+    QUALIFY row_number() OVER (PARTITION BY b.project, b.id ORDER BY b._row) = 1
     """,
-    "INSERT INTO interactions BY NAME SELECT * FROM new_rows",  # by name: migrations append columns in any order
+    # straight from the batch; by name: migrations append columns in any order
+    "INSERT INTO interactions BY NAME SELECT * EXCLUDE (_row) FROM batch WHERE _row IN (SELECT _row FROM new_rows)",
     f"""
     CREATE OR REPLACE TEMP TABLE long_rows AS
     SELECT project, date_trunc('hour', start_time) AS hour, d.dim AS dim, coalesce(d.value, '') AS value,
@@ -165,7 +189,8 @@ _ENGAGEMENT_FOLD = [
 ]
 
 
-class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserReads, DuckDBMonitoring, DuckDBConversations):
+class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserReads, DuckDBMonitoring, DuckDBConversations,
+                  DuckDBTagReads):
     """:class:`heron.store.base.Store` over an embedded DuckDB file."""
 
     def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = None, threads: int | None = None) -> None:
@@ -181,11 +206,14 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         except duckdb.Error as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         self._con.execute("SET enable_progress_bar = false")
+        self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         self._local = threading.local()
         self._write_lock = threading.RLock()  # a write folds engagement under the same lock
         self._engagement_folded = time.monotonic()
         self._engagement_written = 0  # calls written since the last fold (an upper bound: duplicates are not stored)
+        self._rederive_progress: dict[str, tuple[int, int]] = {}
         self._migrate()
+        self.rederive(progress=lambda project, done, total: _log.info("re-deriving %s: %d/%d days", project, done, total))
         if not self.ux_ready():  # turns enriched before the UX rollups existed (or an interrupted rebuild)
             self.rebuild_ux(progress=lambda done, total: _log.info("building UX rollups: %d/%d days", done, total))
         # days stored before daily_engagement existed (one day per transaction; resumes if interrupted)
@@ -254,14 +282,14 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
             con.execute("BEGIN")
             try:
                 if interactions:
-                    con.register("batch", interactions_table(interactions))
+                    con.register("batch", interactions_table(interactions, row_numbers=True))
                     for statement in _FOLD:
                         con.execute(statement)
                     con.unregister("batch")
                 if feedback:
                     con.register("fb_batch", feedback_table(feedback))
                     con.execute(
-                        "INSERT INTO feedback SELECT * FROM fb_batch b WHERE NOT EXISTS "
+                        "INSERT INTO feedback BY NAME SELECT * FROM fb_batch b WHERE NOT EXISTS "
                         "(SELECT 1 FROM feedback f WHERE f.project = b.project AND f.id = b.id) "
                         "QUALIFY row_number() OVER (PARTITION BY b.project, b.id) = 1"
                     )
@@ -311,6 +339,81 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         self._fold_engagement()  # exact: whatever is waiting goes in first
         return super().engagement(query)
 
+    # -- attribute mapping and re-derivation ----------------------------------------
+
+    def attribute_mappings(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        rows = self._cursor().execute("SELECT project, mapping FROM attribute_mappings").fetchall()
+        return {project: {dim: tuple(keys) for dim, keys in json.loads(raw).items()} for project, raw in rows}
+
+    def set_attribute_mapping(
+        self, project: str, mapping: dict[str, tuple[str, ...]], *, rederive: bool = True, progress: Progress | None = None
+    ) -> int:
+        """Store ``project``'s own mapping, apply it (with the defaults after it) to its stored calls and
+        rebuild what derives from them; returns the calls whose dimensions changed."""
+        statement, params = _rederive.mapping_update(project, merged(mapping))
+        try:
+            with self._transaction() as con:
+                con.execute(
+                    "INSERT OR REPLACE INTO attribute_mappings VALUES (?, ?, ?)",
+                    [project, json.dumps({k: list(v) for k, v in mapping.items()}), sql._naive(time.time())],
+                )
+                changed = int(con.execute(statement, params).fetchall()[0][0])
+                if changed:
+                    con.execute("INSERT OR REPLACE INTO rederive_pending VALUES (?, NULL)", [project])
+        except duckdb.Error as exc:
+            raise StoreError(f"attribute mapping failed: {exc}") from exc
+        if changed and rederive:
+            self.rederive(progress=progress)
+        return changed
+
+    def rederive_pending(self) -> dict[str, str | None]:
+        """Projects whose derived data is being rebuilt, with the next day to rebuild."""
+        rows = self._cursor().execute("SELECT project, CAST(next_day AS VARCHAR) FROM rederive_pending").fetchall()
+        return {project: day for project, day in rows}
+
+    def rederive_progress(self, project: str) -> tuple[int, int] | None:
+        """(days done, days in all) of the project's running re-derivation; None when none runs here."""
+        return self._rederive_progress.get(project)
+
+    def rederive(self, *, progress: Progress | None = None) -> int:
+        """Rebuild, for each pending project, what derives from its calls' dimensions; returns days rebuilt."""
+        done_days = 0
+        for project in list(self.rederive_pending()):
+            row = self._con.execute("SELECT next_day FROM rederive_pending WHERE project = ?", [project]).fetchall()
+            if not row:
+                continue
+            days = [
+                d
+                for (d,) in self._con.execute(
+                    "SELECT DISTINCT CAST(hour AS DATE) AS d FROM rollup_hour WHERE project = ? AND dim = ''"
+                    " AND (? IS NULL OR hour >= CAST(? AS TIMESTAMP)) ORDER BY d",
+                    [project, row[0][0], row[0][0]],
+                ).fetchall()
+            ]
+            self._rederive_progress[project] = (0, len(days))
+            for i, day in enumerate(days, start=1):
+                args = {"project": project, "day": day}
+                try:
+                    with self._transaction() as con:
+                        for statement in _rederive.day_statements():
+                            con.execute(statement, {k: v for k, v in args.items() if f"${k}" in statement})
+                        for statement in _FOLD[2:]:  # the day's calls folded again, as a write folds new ones
+                            con.execute(statement)
+                        for statement in _rederive.after_day():
+                            con.execute(statement, {k: v for k, v in args.items() if f"${k}" in statement})
+                except duckdb.Error as exc:
+                    raise StoreError(f"re-deriving {project} on {day} failed: {exc}") from exc
+                done_days += 1
+                self._rederive_progress[project] = (i, len(days))
+                if progress is not None:
+                    progress(project, i, len(days))
+            self.rebuild_ux(project)
+            with self._write_lock:
+                self._con.execute("DELETE FROM rederive_pending WHERE project = ?", [project])
+                _engagement.backfill(self._con)
+            self._rederive_progress.pop(project, None)
+        return done_days
+
     def price_overrides(self, project: str) -> list[PriceOverride]:
         return _pricing.load_overrides(self._cursor(), project)
 
@@ -328,17 +431,9 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         return repriced
 
     def unknown_cost_models(self, project: str, start: float, end: float) -> list[dict[str, Any]]:
-        """Models with calls of unknown cost in the window, most calls first."""
-        lo, hi = sql.hour_range(start, end)
-        return sql.fetch_dicts(
-            self._cursor().execute(
-                "SELECT value AS model, (sum(n) - sum(cost_n))::BIGINT AS calls, sum(input_tokens)::BIGINT AS input_tokens,"
-                " sum(output_tokens)::BIGINT AS output_tokens FROM rollup_hour"
-                " WHERE project = ? AND dim = 'model' AND hour >= ? AND hour < ? GROUP BY value"
-                " HAVING sum(n) > sum(cost_n) ORDER BY calls DESC, model",
-                [project, lo, hi],
-            )
-        )
+        """Models with calls of unknown cost in exactly the window, most calls first."""
+        statement, params = sql.unknown_cost_models(project, start, end)
+        return sql.fetch_dicts(self._cursor().execute(statement, params))
 
     # -- reads -----------------------------------------------------------------
 

@@ -343,10 +343,10 @@ def read_completion(response: Any, fields: dict[str, Any]) -> None:
         fields["finish_reason"] = _get(choice, "finish_reason")
     read_usage(_get(response, "usage"), fields)
     model = _get(response, "model")
-    if isinstance(model, str) and model and fields.get("model") is None:
-        fields["model"] = model
-    elif isinstance(model, str) and model and model != fields.get("model"):
-        fields["tags"] = {**(fields.get("tags") or {}), "response_model": model}
+    if isinstance(model, str) and model:
+        fields["response_model"] = model
+        if fields.get("model") is None:
+            fields["model"] = model
 
 
 def _render(item: Item) -> tuple[int, dict[str, Any]]:

@@ -22,8 +22,9 @@ from heron.store.base import SENTIMENTS, ConversationQuery
 DEFAULT_WINDOW = 7 * 86400.0
 MAX_LIMIT = 200
 MAX_VALUE = 1000
-_EQUALS = (("model", "model"), ("app_version", "app_version"), ("prompt_version", "prompt_version"), ("user", "user_id"), ("user_id", "user_id"))
-"""(query parameter, turn column); ``user`` and ``user_id`` are the same filter."""
+_EQUALS = (("model", "model"), ("response_model", "response_model"), ("environment", "environment"), ("app_version", "app_version"),
+           ("prompt_version", "prompt_version"), ("user", "user_id"), ("user_id", "user_id"))
+"""(query parameter, turn column); ``user`` and ``user_id`` are the same filter. ``tag.<key>`` matches a tag."""
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
@@ -68,6 +69,10 @@ def parse(query: QueryParams, project: str, merged: dict[int, int]) -> Conversat
         value = _value(query, name)
         if value is not None:
             equals.append((column, value))
+    for name in dict.fromkeys(k for k in query if k.startswith("tag.")):
+        value = _value(query, name)
+        if value is not None:
+            equals.append((name, value))
     sentiment = _value(query, "sentiment")
     if sentiment is not None and sentiment not in SENTIMENTS:
         raise ValidationError("sentiment", f"must be one of {', '.join(SENTIMENTS)}, got {sentiment!r}")

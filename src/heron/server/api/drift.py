@@ -6,7 +6,8 @@
 (``7d``: that long, right before the current window), or
 ``reference_start``/``reference_end``. ``current_<dim>=v2`` and
 ``reference_<dim>=v1`` narrow either side to one value of a dimension, which
-compares versions: ``?reference_prompt_version=v1&current_prompt_version=v2``.
+compares versions: ``?reference_prompt_version=v1&current_prompt_version=v2``;
+``current_tag.<key>=v`` / ``reference_tag.<key>=v`` narrow a side to a tag's value.
 """
 
 from __future__ import annotations
@@ -76,7 +77,15 @@ def _sample(query: QueryParams) -> int:
 
 
 def _filters(query: QueryParams, side: str) -> dict[str, str]:
-    return {dim: query[f"{side}_{dim}"] for dim in ROLLUP_DIMENSIONS if f"{side}_{dim}" in query}
+    """``<side>_<dim>=v`` for a rollup dimension, ``<side>_tag.<key>=v`` for a tag: every one narrows that side."""
+    out = {dim: query[f"{side}_{dim}"] for dim in ROLLUP_DIMENSIONS if f"{side}_{dim}" in query}
+    prefix = f"{side}_tag."
+    for name, value in query.multi_items():
+        if name.startswith(prefix):
+            if len(name) == len(prefix):
+                raise ValidationError(name, f"needs a tag key: {side}_tag.<key>=value")
+            out[name[len(side) + 1 :]] = value
+    return out
 
 
 async def drift(request: Request) -> Response:

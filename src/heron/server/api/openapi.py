@@ -128,12 +128,14 @@ def openapi_document() -> dict[str, Any]:
                 "Search conversations: one row per conversation with a turn in the window matching every filter, newest match first",
                 _TIME_PARAMS + [
                     {"name": n, "in": "query", "schema": {"type": "string"}, "description": d} for n, d in (
-                        ("model", "Exact model of the matching turn."), ("app_version", "Exact app version."),
+                        ("model", "Exact model of the matching turn."), ("response_model", "Exact answering model."),
+                        ("environment", "Exact deployment environment."), ("app_version", "Exact app version."),
                         ("prompt_version", "Exact prompt version."), ("user", "Exact user id (alias user_id)."),
                         ("topic", "Topic id (merged topics included)."), ("q", "Case-insensitive text in the messages or the reply."),
                         ("sentiment", "negative (< -0.05), neutral or positive (>= 0.05) user message."),
                         ("frustrated", "1: frustration >= 0.5 only."), ("errors", "1: failed calls only."),
-                        ("limit", "Rows per page, 1 to 200 (default 50)."), ("cursor", "next_cursor of the previous page."))
+                        ("limit", "Rows per page, 1 to 200 (default 50)."), ("cursor", "next_cursor of the previous page."),
+                        ("tag.<key>", "Exact value of a tag of the matching turn, e.g. tag.app.team=support (any key)."))
                 ],
                 {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}},
             ),
@@ -144,7 +146,35 @@ def openapi_document() -> dict[str, Any]:
             ),
             "/v1/metrics": _get("Time-bucketed metrics, optionally grouped by a dimension", metric_params, series),
             "/v1/metrics/users": _get("Distinct users per bucket", _TIME_PARAMS + _FILTER_PARAMS + metric_params[-3:-1], series),
-            "/v1/status": _get("Ingest pipeline state and stored count", [], {"type": "object"}),
+            "/v1/tags": _get(
+                "The busiest tag keys of the window (calls carrying them), each with its busiest values: the tag.<key> segments",
+                _TIME_PARAMS + [
+                    {"name": "keys", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}, "description": "Keys returned, most calls first (default 50)."},
+                    {"name": "values", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}, "description": "Values per key, most calls first (default 50)."},
+                ],
+                {"type": "object", "properties": {
+                    "start": {"type": "number"}, "end": {"type": "number"},
+                    "keys": {"type": "array", "items": {"type": "object", "properties": {
+                        "key": {"type": "string"}, "count": {"type": "integer", "description": "Calls carrying the key."},
+                        "distinct": {"type": "integer", "description": "Its distinct values (approximate)."},
+                        "values": {"type": "array", "items": {"type": "object", "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}}},
+                    }}},
+                }},
+            ),
+            "/v1/status": _get(
+                "Ingest pipeline state, stored count and what the project's OTLP spans became (otlp)", [], {"type": "object"}
+            ),
+            "/v1/mapping": {
+                **_get("The project's attribute mapping: its own keys, the effective mapping, the defaults", [], {"type": "object"}),
+                "put": {
+                    "summary": "Replace the project's attribute mapping (write key); stored calls are re-derived in the background",
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+                        "mapping": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}}}}},
+                    "responses": {"200": {"description": "Stored; no stored call changed"},
+                                  "202": {"description": "Stored; stored calls are being re-derived"},
+                                  "400": {"description": "Invalid mapping; the error names the field"}},
+                },
+            },
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "OK"}}}},
             **_resource_paths(),
         },

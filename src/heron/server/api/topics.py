@@ -1,5 +1,6 @@
 """Topic endpoints: the topic table, the topic map, the flow between topics, emerging topics, and naming/merging them.
 
+The table and the flow take one slice like the UX summary (``?model=``, ``?tag.<key>=``; heron.server.api.ux).
 Reads take the read key; edits (rename, merge, accept/dismiss, refit) the write key.
 """
 
@@ -18,6 +19,7 @@ from heron.analytics import topics as analytics
 from heron.analytics.topic_map import topic_map
 from heron.errors import HeronError, ValidationError
 from heron.server.api import params
+from heron.server.api.ux import ux_slice
 from heron.server.context import authenticate, services
 from heron.server.ingest.decode import split_msgspec_error
 from heron.server.responses import error_response, json_response
@@ -68,21 +70,26 @@ async def topic_table(request: Request) -> Response:
         project = authenticate(request, "read").project
         topics = _topics(request)
         start, end = params.window(request.query_params, default_since=7 * 86400.0)
-        store, merged = services(request).store, topics.merged(project)
+        store, merged, where = services(request).store, topics.merged(project), ux_slice(request)
 
         def read() -> dict[str, Any]:
             span = end - start
             summary = store.ux_summary  # type: ignore[attr-defined]
-            current = summary(project, start, end, group_by="topic_id", topic_map=merged)
-            previous = summary(project, start - span, start, group_by="topic_id", topic_map=merged)
-            daily = summary(project, start, end, group_by="topic_id", bucket="day", topic_map=merged)
+            current = summary(project, start, end, group_by="topic_id", topic_map=merged, where=where)
+            previous = summary(project, start - span, start, group_by="topic_id", topic_map=merged, where=where)
+            daily = summary(project, start, end, group_by="topic_id", bucket="day", topic_map=merged, where=where)
             return {"topics": analytics.topic_table(current, previous, daily, topics.describe(project)),
                     "unassigned": sum(int(r["interactions"]) for r in current if r["group"] is None)}  # fmt: skip
 
         result = await to_thread.run_sync(read)
     except HeronError as exc:
         return error_response(exc)
-    return json_response({"start": start, "end": end, "model_version": topics.version(project), **result})
+    return json_response({"start": start, "end": end, **_slice_dict(where), "model_version": topics.version(project), **result})
+
+
+def _slice_dict(where: tuple[str, str] | None) -> dict[str, str | None]:
+    """The slice answered, as the users endpoints name it."""
+    return {"dim": where[0], "value": where[1]} if where is not None else {"dim": None, "value": None}
 
 
 async def topic_flow(request: Request) -> Response:
@@ -90,12 +97,12 @@ async def topic_flow(request: Request) -> Response:
         project = authenticate(request, "read").project
         topics = _topics(request)
         start, end = params.window(request.query_params, default_since=7 * 86400.0)
-        merged = topics.merged(project)
-        rows = await to_thread.run_sync(lambda: services(request).store.topic_flow(project, start, end, topic_map=merged))  # type: ignore[attr-defined]
+        merged, where = topics.merged(project), ux_slice(request)
+        rows = await to_thread.run_sync(lambda: services(request).store.topic_flow(project, start, end, topic_map=merged, where=where))  # type: ignore[attr-defined]
         labels = {topic_id: info["label"] for topic_id, info in topics.describe(project).items()}
     except HeronError as exc:
         return error_response(exc)
-    return json_response({"start": start, "end": end, **analytics.flow(rows, labels)})
+    return json_response({"start": start, "end": end, **_slice_dict(where), **analytics.flow(rows, labels)})
 
 
 async def topic_layout(request: Request) -> Response:

@@ -1,7 +1,6 @@
-"""User-experience endpoints (read key): signal rates per model, prompt version, language, topic."""
+"""User-experience endpoints (read key): signal rates per model, prompt version, language, topic, tag."""
 
 from __future__ import annotations
-
 
 from anyio import to_thread
 from starlette.requests import Request
@@ -12,7 +11,7 @@ from heron.errors import HeronError, ValidationError
 from heron.server.api import params
 from heron.server.context import authenticate, services
 from heron.server.responses import error_response, json_response
-from heron.store.base import ROLLUP_DIMENSIONS, ActivityQuery, RetentionQuery
+from heron.store.base import DIMENSIONS, ROLLUP_DIMENSIONS, ActivityQuery, RetentionQuery
 
 
 async def ux_summary(request: Request) -> Response:
@@ -23,21 +22,40 @@ async def ux_summary(request: Request) -> Response:
         bucket = request.query_params.get("bucket", "all")
         svc = services(request)
         merged = svc.enrichment.topics.merged(principal.project) if svc.enrichment is not None and group_by == "topic_id" else None
-        dim, value = _slice(request)
-        where = (dim, value) if dim is not None and value is not None else None
+        where = ux_slice(request)
         rows = await to_thread.run_sync(
             lambda: svc.store.ux_summary(principal.project, start, end, group_by=group_by, bucket=bucket, topic_map=merged, where=where)  # type: ignore[attr-defined]
         )
     except HeronError as exc:
         return error_response(exc)
-    return json_response({"start": start, "end": end, "group_by": group_by, "bucket": bucket, "series": rows})
+    dim, value = where if where is not None else (None, None)
+    return json_response({"start": start, "end": end, "group_by": group_by, "bucket": bucket, "dim": dim, "value": value, "series": rows})
+
+
+UX_SLICES: tuple[str, ...] = (*DIMENSIONS, "language", "topic_id")
+"""What ``?<dim>=value`` may slice UX figures by, besides ``tag.<key>`` (the store names what it cannot use)."""
+
+
+def ux_slice(request: Request) -> tuple[str, str] | None:
+    """``?model=gpt-4o``, ``?tag.app.team=support``: the one slice of UX figures asked for, if any.
+
+    A UX dimension is read from the UX rollups; a tag or call dimension from the window's turns
+    (heron.store._duckdb_ux_reads), which could take several, but one keeps the API one shape.
+    """
+    chosen = [(k, v) for k, v in request.query_params.multi_items() if k in UX_SLICES or k.startswith("tag.")]
+    if len(chosen) > 1:
+        raise ValidationError(chosen[1][0], "UX figures can be sliced by one dimension or tag at a time")
+    return chosen[0] if chosen else None
 
 
 def _slice(request: Request) -> tuple[str | None, str | None]:
     """``?model=gpt-4o`` (any rollup dimension) selects one slice; at most one (the rollups hold one dimension per row)."""
+    tags = [k for k in request.query_params if k.startswith("tag.")]
+    if tags:
+        raise ValidationError(tags[0], "user figures are kept per rollup dimension and cannot be sliced by a tag (docs/users.md)")
     chosen = [(dim, request.query_params[dim]) for dim in ROLLUP_DIMENSIONS if dim in request.query_params]
     if len(chosen) > 1:
-        raise ValidationError(chosen[1][0], "users and UX figures can be sliced by one dimension at a time")
+        raise ValidationError(chosen[1][0], "user figures can be sliced by one dimension at a time")
     return chosen[0] if chosen else (None, None)
 
 

@@ -9,6 +9,7 @@ its index, the field and the reason.
 from __future__ import annotations
 
 import re
+from functools import partial
 import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from heron.errors import PayloadError, ValidationError
+from heron.schema.mapping import DEFAULT_MAPPING, AttributeMapping
 from heron.schema.normalize import normalize_feedback, normalize_interaction
 from heron.schema.records import Feedback, FeedbackBatch, Interaction, InteractionBatch
 
@@ -104,11 +106,12 @@ def _items(
     return out
 
 
-def decode_interactions(body: bytes, *, project: str, now: float) -> Decoded:
+def decode_interactions(body: bytes, *, project: str, now: float, mapping: AttributeMapping = DEFAULT_MAPPING) -> Decoded:
+    """Interactions; dimensions an item leaves empty are read from its tags through ``mapping``."""
     raws = _envelope(_interaction_batch, body, "interactions")
-    return _items(raws, _interaction, normalize_interaction, project=project, now=now)
+    return _items(raws, _interaction, partial(normalize_interaction, mapping=mapping), project=project, now=now)
 
 
-def decode_feedback(body: bytes, *, project: str, now: float) -> Decoded:
+def decode_feedback(body: bytes, *, project: str, now: float, mapping: AttributeMapping | None = None) -> Decoded:
     raws = _envelope(_feedback_batch, body, "feedback")
     return _items(raws, _feedback, normalize_feedback, project=project, now=now)

@@ -14,6 +14,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from heron.schema import otlp
+from heron.schema.mapping import DEFAULT_MAPPING, AttributeMapping
 from heron.server.ingest.body import decompress
 from heron.server.ingest.pipeline import encode_frame
 
@@ -21,17 +22,28 @@ from heron.server.ingest.pipeline import encode_frame
 @dataclass(frozen=True, slots=True)
 class MappedTraces:
     payload: bytes
-    """A WAL frame holding the accepted interactions (empty when none)."""
+    """A WAL frame holding the accepted interactions and feedback (empty when none)."""
     accepted: int
+    """Interactions and feedback."""
     skipped: int
     rejected: list[tuple[int, str]]
+    counts: otlp.OtlpCounts
 
 
-def map_traces(body: bytes, encoding: str | None, content_type: str, project: str, now: float) -> MappedTraces:
+def map_traces(
+    body: bytes,
+    encoding: str | None,
+    content_type: str,
+    project: str,
+    now: float,
+    mapping: AttributeMapping = DEFAULT_MAPPING,
+) -> MappedTraces:
     data = decompress(body, encoding)
-    result = otlp.spans_to_interactions(otlp.decode_request(data, content_type), project=project, now=now)
-    payload = encode_frame(result.interactions, []) if result.interactions else b""
-    return MappedTraces(payload, len(result.interactions), result.skipped, list(result.rejected))
+    request = otlp.decode_request(data, content_type)
+    result = otlp.spans_to_interactions(request, project=project, now=now, mapping=mapping)
+    accepted = len(result.interactions) + len(result.feedback)
+    payload = encode_frame(result.interactions, result.feedback) if accepted else b""
+    return MappedTraces(payload, accepted, result.skipped, list(result.rejected), result.counts)
 
 
 def _warm() -> None:

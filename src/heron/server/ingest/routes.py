@@ -39,7 +39,7 @@ async def ingest_batch(request: Request, decode: Callable[..., Decoded], kind: s
 
             def work() -> tuple[Decoded, dict[str, list[Any]], bytes]:
                 data = decompress(body, request.headers.get("content-encoding"))
-                decoded = decode(data, project=principal.project, now=time.time())
+                decoded = decode(data, project=principal.project, now=time.time(), mapping=svc.mapping_for(principal.project))
                 lists: dict[str, list[Any]] = {"interactions": [], "feedback": [], "resources": []}
                 lists[kind] = decoded.items
                 payload = encode_frame(**lists) if decoded.items else b""
@@ -75,19 +75,21 @@ async def ingest_traces(request: Request) -> Response:
         principal = authenticate(request, "write")
         async with svc.ingest_slot():
             body = await read_body(request)
-            args = (body, request.headers.get("content-encoding"), content_type, principal.project, time.time())
+            mapping = svc.mapping_for(principal.project)
+            args = (body, request.headers.get("content-encoding"), content_type, principal.project, time.time(), mapping)
             if svc.offload is None:
                 mapped = await to_thread.run_sync(map_traces, *args)
             else:
                 mapped = await asyncio.get_running_loop().run_in_executor(svc.offload, map_traces, *args)
             if mapped.accepted:
-                interactions = decode_frame(mapped.payload).interactions
-                await svc.pipeline.submit(mapped.payload, interactions, [])
+                frame = decode_frame(mapped.payload)
+                await svc.pipeline.submit(mapped.payload, frame.interactions, frame.feedback)
     except HeronError as exc:
         svc.rejected_requests += 1
         response = error_response(exc)
         return _otlp_error(str(exc), response.status_code, as_json, response.headers.get("retry-after"))
     svc.rejected_items += len(mapped.rejected)
+    svc.otlp_counts(principal.project).add(mapped.counts, skipped=mapped.skipped, rejected=len(mapped.rejected))
     return _otlp_success(mapped, as_json)
 
 

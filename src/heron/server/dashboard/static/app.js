@@ -2,7 +2,8 @@
    Plain JS, no build step; charts by uPlot (vendor/). Each page lives in pages/<name>.js and
    registers itself with Heron.page(name, {title, fetch(ctx), render(data, ctx)}); this file routes between them.
 
-   URL: /?page=<name>&since=<range>[&end=<epoch or ISO>][&model=|app_version=|prompt_version=<segment>]
+   URL: /?page=<name>&since=<range>[&end=<epoch or ISO>][&model=|app_version=|prompt_version=|response_model=|
+   environment=|tag.<key>=<segment>]
    &<page filters>  (no page = overview). Every query parameter
    except `page` is carried over when moving between pages, so the range and filters follow. */
 "use strict";
@@ -38,29 +39,69 @@
   const state = { page: DEFAULT_PAGE, since: DEFAULT_RANGE, params: new URLSearchParams(), key: null, verified: false,
                   timer: null, plots: {}, loading: false, seq: 0 };
 
-  // The global segment: at most one of these in the URL (?model=gpt-4o), applied by every page whose
-  // data can be sliced by it (the UX rollups and user counts hold one dimension at a time).
-  const SEGMENT_DIMS = ["model", "app_version", "prompt_version"];
+  // The global segment: at most one of these in the URL (?model=gpt-4o, ?tag.app.team=support), applied by
+  // every page whose data can be sliced by it; a page that cannot says so (Users, for a tag).
+  const SEGMENT_DIMS = ["model", "app_version", "prompt_version", "response_model", "environment"];
+  const TAG = "tag.";
+  const isTag = (dim) => dim.startsWith(TAG) && dim.length > TAG.length;
   function segmentOf(params) {
     for (const dim of SEGMENT_DIMS) { const value = params.get(dim); if (value != null) return { dim, value }; }
+    for (const [dim, value] of params) if (isTag(dim)) return { dim, value };
     return null;
   }
   function sliceQuery(ctx) {
-    return ctx.segment ? "&" + ctx.segment.dim + "=" + encodeURIComponent(ctx.segment.value) : "";
+    return ctx.segment ? "&" + encodeURIComponent(ctx.segment.dim) + "=" + encodeURIComponent(ctx.segment.value) : "";
+  }
+  function segmentLabel(dim) { return isTag(dim) ? "tag " + dim.slice(TAG.length) : dim.replace("_", " "); }
+  // URL changes that make (dim, value) the segment: every other segment parameter removed; no dim or value: none.
+  function segmentChanges(dim, value) {
+    const changes = Object.fromEntries(SEGMENT_DIMS.map((d) => [d, null]));
+    for (const [k] of state.params) if (isTag(k)) changes[k] = null;
+    if (dim && value) changes[dim] = value;
+    return changes;
   }
 
-  // ---- the segment picker: a dimension, then one of its values seen in the range ------------
+  // ---- the segment picker: a dimension or tag key, then one of its values seen in the range --------
   const segmentValues = new Map();  // "dim|since|hour of the end" -> Promise of the values, busiest first
+  const TOP_TAGS = 50;  // keys offered, and values per key (GET /v1/tags)
+
+  function cachedHourly(key, load) {  // per range and hour of its end: a new value shows up within the hour
+    const { end } = window_();
+    const k = key + "|" + state.since + "|" + Math.floor(end / HOUR);
+    if (!segmentValues.has(k)) segmentValues.set(k, load().catch(() => { segmentValues.delete(k); return []; }));
+    return segmentValues.get(k);
+  }
+
+  function tagsOf() {  // [{key, count, values: [{value, count}]}], busiest keys first
+    const { start, end } = window_();
+    return cachedHourly("/tags", () => api("/v1/tags?keys=" + TOP_TAGS + "&values=" + TOP_TAGS + "&start=" + start + "&end=" + end)
+      .then((r) => r.keys));
+  }
 
   function valuesOf(dim) {
-    const { start, end } = window_();
-    const key = dim + "|" + state.since + "|" + Math.floor(end / HOUR);  // a new model shows up within the hour
-    if (!segmentValues.has(key)) {
-      segmentValues.set(key, api("/v1/metrics?bucket=all&metrics=count&group_by=" + dim + "&start=" + start + "&end=" + end)
-        .then((r) => r.series.filter((row) => row.group != null).sort((a, b) => b.count - a.count).map((row) => String(row.group)))
-        .catch(() => { segmentValues.delete(key); return []; }));
+    if (isTag(dim)) {
+      const key = dim.slice(TAG.length);
+      return tagsOf().then((keys) => { const k = keys.find((x) => x.key === key); return k ? k.values.map((v) => v.value) : []; });
     }
-    return segmentValues.get(key);
+    const { start, end } = window_();
+    return cachedHourly(dim, () => api("/v1/metrics?bucket=all&metrics=count&group_by=" + dim + "&start=" + start + "&end=" + end)
+      .then((r) => r.series.filter((row) => row.group != null).sort((a, b) => b.count - a.count).map((row) => String(row.group))));
+  }
+
+  function option(value, text) {
+    const o = document.createElement("option");
+    o.value = value;
+    o.textContent = text;
+    return o;
+  }
+
+  async function renderTagKeys(current) {  // the picker's tag keys: the range's busiest, and the URL's own
+    const keys = (await tagsOf()).map((k) => k.key);
+    const group = $("#seg-tags");
+    if (current && isTag(current) && !keys.includes(current.slice(TAG.length))) keys.unshift(current.slice(TAG.length));
+    group.replaceChildren(...keys.map((k) => option(TAG + k, k)));
+    group.hidden = !keys.length;
+    $("#seg-dim").dataset.tags = String(keys.length);
   }
 
   async function renderSegment() {
@@ -68,27 +109,21 @@
     const dim = seg ? seg.dim : state.segmentDim || "";
     const dimSelect = $("#seg-dim");
     const valueSelect = $("#seg-value");
-    dimSelect.value = dim;
-    valueSelect.hidden = !dim;
     document.body.dataset.segment = seg ? seg.dim + "=" + seg.value : "";
+    valueSelect.hidden = !dim;
+    await renderTagKeys(dim);
+    dimSelect.value = dim;
     if (!dim) return;
     const values = await valuesOf(dim);
     if (seg && !values.includes(seg.value)) values.unshift(seg.value);
-    const options = [["", "any " + dim.replace("_", " ")], ...values.map((v) => [v, v])].map(([value, text]) => {
-      const o = document.createElement("option");
-      o.value = value;
-      o.textContent = text;
-      return o;
-    });
-    valueSelect.replaceChildren(...options);
+    valueSelect.replaceChildren(option("", "any " + segmentLabel(dim)), ...values.map((v) => option(v, v)));
     valueSelect.value = seg ? seg.value : "";
+    valueSelect.dataset.dim = dim;
   }
 
   function setSegment(dim, value) {
-    const changes = Object.fromEntries(SEGMENT_DIMS.map((d) => [d, null]));
-    if (dim && value) changes[dim] = value;
     state.segmentDim = dim;
-    go(href(state.page, changes));
+    go(href(state.page, segmentChanges(dim, value)));
   }
 
   function epoch(t) { return typeof t === "number" ? t : Date.parse(t) / 1000; }
@@ -239,6 +274,7 @@
         state.verified = true;
       }
       renderSegment();
+      checkIngest();
       const ctx = { since: state.since, params: state.params, segment: segmentOf(state.params), ...window_(), stale: () => seq !== state.seq };
       const data = await current.fetch(ctx);
       if (seq !== state.seq) return;
@@ -267,6 +303,30 @@
     } finally {
       if (seq === state.seq) state.loading = false;
     }
+  }
+
+  // Mapping gaps are never silent: LLM spans that succeeded but arrived without a reply (or prompt)
+  // usually mean content capture is off or a reply attribute Heron does not read (docs/otlp-mapping.md).
+  const GAP_SHARE = 0.01;
+  const GAP_MIN_SPANS = 20;
+  function gapWarning(otlp) {
+    if (!otlp || otlp.llm_spans < GAP_MIN_SPANS) return null;
+    const share = (n) => n / otlp.llm_spans;
+    const parts = [];
+    if (share(otlp.ok_without_output) > GAP_SHARE) parts.push(`${(100 * share(otlp.ok_without_output)).toFixed(1)}% succeeded without a reply`);
+    if (share(otlp.ok_without_input) > GAP_SHARE) parts.push(`${(100 * share(otlp.ok_without_input)).toFixed(1)}% without a prompt`);
+    if (!parts.length) return null;
+    return `Of ${otlp.llm_spans.toLocaleString()} LLM spans received over OTLP since the server started, ${parts.join(" and ")}. ` +
+      "Reply-based signals (empty reply, refusals, satisfaction) are wrong for those calls: turn on content capture in your instrumentation, " +
+      "or check which attribute carries the reply (docs/otlp-mapping.md).";
+  }
+
+  async function checkIngest() {
+    try {
+      const text = gapWarning((await api("/v1/status")).otlp);
+      $("#ingest-warning").hidden = !text;
+      $("#ingest-warning").textContent = text || "";
+    } catch (err) { /* the page's own load reports errors */ }
   }
 
   function schedule() {
@@ -322,6 +382,7 @@
   // Pages register in their own scripts, loaded after this one; start once they all have.
   window.Heron = {
     RANGES, HOUR, fmt, PALETTE, $, api, epoch, hourGrid, plot, dropPlot, setParam, setParams, href, state, card, SEGMENT_DIMS, sliceQuery,
+    isTag, segmentLabel, segmentChanges,
     page(name, def) { pages[name] = def; },
   };
   document.addEventListener("DOMContentLoaded", init);

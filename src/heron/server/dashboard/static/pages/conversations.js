@@ -3,7 +3,7 @@
    GET /v1/conversations/{id}) to read it turn by turn with each turn's signals and feedback.
 
    Every filter lives in the URL (q, user, topic, sentiment, frustrated, errors; model / app_version /
-   prompt_version are the global segment), so a search is a link and Back undoes a change. "more"
+   prompt_version, or any other segment such as tag.<key>, are the global segment), so a search is a link and Back undoes a change. "more"
    appends the next page in place. All text from the API is set with textContent. */
 "use strict";
 (function () {
@@ -129,7 +129,7 @@
       if (seg && seg.dim === dim && !values.includes(seg.value)) values.unshift(seg.value);
       for (const v of values) el("option", { value: dim + "=" + v }, v, group);
     }
-    version.value = seg && seg.dim !== "model" ? seg.dim + "=" + seg.value : "";
+    version.value = seg && (seg.dim === "app_version" || seg.dim === "prompt_version") ? seg.dim + "=" + seg.value : "";
     const topics = data.options.topics;
     const topic = $("#conv-topic");
     topic.disabled = topics == null;
@@ -142,7 +142,7 @@
   function describe(data, ctx) {
     const p = ctx.params;
     const parts = [];
-    if (ctx.segment) parts.push(ctx.segment.dim.replace("_", " ") + " " + ctx.segment.value);
+    if (ctx.segment) parts.push(Heron.segmentLabel(ctx.segment.dim) + " " + ctx.segment.value);
     if (p.get("q")) parts.push("text “" + p.get("q") + "”");
     if (p.get("user")) parts.push("user " + p.get("user"));
     if (p.get("topic")) {
@@ -361,17 +361,17 @@
     for (const id of ["#conv-q", "#conv-user"]) {
       $(id).addEventListener("change", () => setParams({ q: $("#conv-q").value.trim(), user: $("#conv-user").value.trim() }));
     }
-    $("#conv-model").addEventListener("change", (e) => setParams({ model: e.target.value, app_version: null, prompt_version: null }));
+    $("#conv-model").addEventListener("change", (e) => setParams(Heron.segmentChanges("model", e.target.value)));
     $("#conv-version").addEventListener("change", (e) => {
       const [dim, ...rest] = e.target.value.split("=");
-      setParams({ model: null, app_version: null, prompt_version: null, ...(dim ? { [dim]: rest.join("=") } : {}) });
+      setParams(Heron.segmentChanges(dim, rest.join("=")));
     });
     $("#conv-topic").addEventListener("change", (e) => setParams({ topic: e.target.value }));
     $("#conv-sentiment").addEventListener("change", (e) => setParams({ sentiment: e.target.value }));
     $("#conv-frustrated").addEventListener("change", (e) => setParams({ frustrated: e.target.checked ? "1" : null }));
     $("#conv-errors").addEventListener("change", (e) => setParams({ errors: e.target.checked ? "1" : null }));
     $("#conv-clear").addEventListener("click", () => setParams({ q: null, user: null, topic: null, sentiment: null, frustrated: null,
-                                                                  errors: null, model: null, app_version: null, prompt_version: null }));
+                                                                  errors: null, ...Heron.segmentChanges(null, null) }));
     $("#conv-more").addEventListener("click", more);
     $("#conv-close").addEventListener("click", () => setParams({ conversation: null }));
     built = true;

@@ -17,8 +17,10 @@
 
   async function fetchAll(ctx) {
     const ref = refOf(ctx.params);
-    // The global segment slices both windows of the ad-hoc report; stored runs and anomalies are project-wide.
-    const seg = ctx.segment ? ["current_", "reference_"].map((side) => "&" + side + ctx.segment.dim + "=" + encodeURIComponent(ctx.segment.value)).join("") : "";
+    // The global segment (current_tag.<key>= for a tag) slices both windows of the ad-hoc report; stored runs and
+    // anomalies are project-wide.
+    const seg = ctx.segment ? ["current_", "reference_"].map((side) => "&" + encodeURIComponent(side + ctx.segment.dim) + "=" +
+      encodeURIComponent(ctx.segment.value)).join("") : "";
     const [report, series, anomalies] = await Promise.all([
       api("/v1/drift?current_start=" + ctx.start + "&current_end=" + ctx.end + "&reference=" + encodeURIComponent(REFS[ref](ctx.since)) +
           "&embeddings=0&sample=20000" + seg),

@@ -19,15 +19,14 @@
 
   async function fetchAll(ctx) {
     const dim = dimOf(ctx.params);
+    // The global segment (a tag too) slices every column: the UX summary sums raw turns where its rollups cannot split it.
     const win = "&group_by=" + dim + "&start=" + ctx.start + "&end=" + ctx.end + Heron.sliceQuery(ctx);
-    // UX rollups hold one dimension per row: with a segment on another dimension they cannot be split by this one.
-    const uxOk = !ctx.segment || ctx.segment.dim === dim;
     const [all, ux, hourly] = await Promise.all([
       api("/v1/metrics?bucket=all&metrics=" + METRICS + win),
-      uxOk ? api("/v1/ux/summary?bucket=all" + win) : Promise.resolve({ series: [] }),
+      api("/v1/ux/summary?bucket=all" + win),
       api("/v1/metrics?bucket=hour&metrics=latency_p95,count" + win),
     ]);
-    return { dim, uxOk, all: all.series, ux: ux.series, hourly: hourly.series };
+    return { dim, all: all.series, ux: ux.series, hourly: hourly.series };
   }
 
   function join(all, ux) {
@@ -104,8 +103,7 @@
       const rows = join(data.all, data.ux);
       $("#models-note").textContent = rows.length + " " + data.dim.replace("_", " ") + (rows.length === 1 ? " value" : " values") +
         (rows.filter((r) => r.m.count).length > MAX_LINES ? "; the chart shows the " + MAX_LINES + " busiest" : "") +
-        (data.uxOk ? "" : "; UX columns need the segment cleared, or compare by " + ctx.segment.dim.replace("_", " "));
-      $("#models-table").dataset.ux = String(data.uxOk);
+        (ctx.segment ? "; " + Heron.segmentLabel(ctx.segment.dim) + " " + ctx.segment.value + " only" : "");
       renderTable(rows, data.dim);
       renderChart(rows, data.hourly, data.dim, ctx);
     },

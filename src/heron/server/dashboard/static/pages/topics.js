@@ -5,8 +5,9 @@
    the commonest topic changes.
 
    A click on a topic (row, bubble or node) selects it: ?topic=<id> in the URL, which the
-   Conversations page reads too. The topic rollups hold one dimension at a time, so the global
-   segment cannot slice them: the page says so when one is set. */
+   Conversations page reads too. The global segment (a tag too) slices the table, the bubbles'
+   volumes and the flow: the topic rollups hold one dimension at a time, so the server sums a
+   segment's turns where they cannot; the map's layout is the whole topic model's. */
 "use strict";
 (function () {
   const { fmt, api, PALETTE, $ } = Heron;
@@ -60,7 +61,7 @@
   async function fetchAll(ctx) {
     if (enriching === null) enriching = !!(await api("/v1/status")).enrichment;
     if (!enriching) return { off: true };
-    const win = "start=" + ctx.start + "&end=" + ctx.end;  // the topic rollups take no segment (see above)
+    const win = "start=" + ctx.start + "&end=" + ctx.end + Heron.sliceQuery(ctx);
     const [table, flow, map] = await Promise.all([api("/v1/topics?" + win), api("/v1/topics/flow?" + win), api("/v1/topics/map")]);
     return { table, flow, map };
   }
@@ -346,8 +347,8 @@
     const seg = $("#topics-segment");
     seg.hidden = !ctx.segment;
     if (ctx.segment) {
-      seg.textContent = "Topic figures cover all traffic: the topic rollups cannot be sliced by " + ctx.segment.dim.replace("_", " ") +
-        ", so the segment " + ctx.segment.dim + "=" + ctx.segment.value + " is not applied on this page.";
+      seg.textContent = "Topic figures and flow of the segment " + ctx.segment.dim + "=" + ctx.segment.value +
+        " only: turns, shares and trends count its turns; the map places the whole model's topics.";
     }
     const empty = $("#topics-empty"), t = data.table;
     const section = $("section[data-page=topics]");

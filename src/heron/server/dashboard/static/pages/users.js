@@ -9,6 +9,7 @@
   const MIN_DAYS = 7;
 
   const MARKUP = `
+    <p id="users-segment" class="notice" hidden></p>
     <div class="figures" id="users-figures"></div>
     <div class="grid">
       <article class="card" id="users-active" data-chart="active"><h3>Active users per day</h3><div class="chart"></div></article>
@@ -36,9 +37,12 @@
     return { period: "day", offsets: Array.from({ length: 14 }, (_, k) => k), start: ctx.end - 14 * DAY };
   }
 
+  function applies(ctx) { return !ctx.segment || !Heron.isTag(ctx.segment.dim); }
+
   async function fetchAll(ctx) {
     const w = span(ctx);
-    const seg = Heron.sliceQuery(ctx);
+    // User counts are kept per rollup dimension (docs/users.md): a tag segment cannot slice them.
+    const seg = applies(ctx) ? Heron.sliceQuery(ctx) : "";
     const plan = cohortPlan(ctx);
     const win = "start=" + w.start + "&end=" + w.end + seg;
     const [active, engagement, retention] = await Promise.all([
@@ -185,7 +189,13 @@
     render(data, ctx) {
       const section = $("section[data-page=users]");
       if (!section.childElementCount) section.innerHTML = MARKUP;
-      section.dataset.segment = ctx.segment ? ctx.segment.dim + "=" + ctx.segment.value : "";
+      section.dataset.segment = ctx.segment && applies(ctx) ? ctx.segment.dim + "=" + ctx.segment.value : "";
+      const note = $("#users-segment");
+      note.hidden = applies(ctx);
+      if (!applies(ctx)) {
+        note.textContent = "User figures cover all traffic: they are counted per model, version and environment, not per tag, so the segment " +
+          ctx.segment.dim + "=" + ctx.segment.value + " is not applied on this page.";
+      }
       renderFigures(data);
       renderCharts(data);
       renderRetention(data.retention);
