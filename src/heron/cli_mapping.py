@@ -73,16 +73,19 @@ def run_set(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         return 1
     out.write(f"stored; {result['changed_calls']:,} stored calls changed\n")
     if result["rederive"]["running"] and not args.no_wait:
-        _follow(args, out)
+        return _follow(args, out)
     return 0
 
 
-def _follow(args: argparse.Namespace, out: TextIO) -> None:
+def _follow(args: argparse.Namespace, out: TextIO) -> int:
     from tqdm import tqdm
 
     bar = None
     while True:
         state = _get(args.url, args.key, "/v1/mapping", {})["rederive"]
+        if state.get("error"):
+            print(f"heron mapping: re-derivation stopped: {state['error']} (it resumes on the next start)", file=sys.stderr)
+            return 1
         if state["days_total"]:
             if bar is None:
                 bar = tqdm(total=state["days_total"], desc="re-deriving", unit="day", file=out)
@@ -94,6 +97,7 @@ def _follow(args: argparse.Namespace, out: TextIO) -> None:
         bar.update(bar.total - bar.n)
         bar.close()
     out.write("re-derived: rollups, users and UX figures follow the new mapping\n")
+    return 0
 
 
 def _reason(exc: BaseException) -> str:

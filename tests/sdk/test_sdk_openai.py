@@ -203,5 +203,6 @@ def test_observe_reads_a_returned_completion(fake_llm: FakeLLMServer, recorded: 
         response = ask(MESSAGES)
     (item,) = recorded()
     assert item["model"] == "gpt-4o-mini" and item["input"] == MESSAGES
+    assert item["response_model"] == response.model == "gpt-4o-mini-2024-07-18"  # the answering snapshot, kept apart
     assert item["output"] == response.choices[0].message.content
     assert item["output_tokens"] == response.usage.completion_tokens and item["finish_reason"] == "stop"

@@ -129,3 +129,19 @@ def test_an_interrupted_rederive_resumes_on_open(tmp_path: Path) -> None:
         assert row["count"]
     finally:
         reopened.close()
+
+
+def test_the_migration_gives_stored_calls_the_new_rollup_dimensions(tmp_path: Path) -> None:
+    rng = random.Random(6)
+    items = [make(i * 10, rng, ttft_ms=None, model="gpt-4o") for i in range(300)]
+    store = DuckDBStore(tmp_path / "old.duckdb")
+    store.write(items, [], lsn=1)
+    store._con.execute("DELETE FROM rollup_hour WHERE dim IN ('response_model', 'environment')")  # as older Heron left them
+    store.close()
+    _as_before_0011(tmp_path / "old.duckdb")
+    migrated = DuckDBStore(tmp_path / "old.duckdb")
+    try:
+        by_snapshot = _metrics(migrated, "response_model")
+        assert sum(r["count"] for r in by_snapshot) == 300  # type: ignore[misc]
+    finally:
+        migrated.close()

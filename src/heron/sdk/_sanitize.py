@@ -21,6 +21,8 @@ from heron.schema.records import Feedback, Interaction, Message
 ID_FIELDS = (
     "id",
     "model",
+    "response_model",
+    "environment",
     "conversation_id",
     "user_id",
     "provider",

@@ -95,7 +95,7 @@ def interactions_table(items: Sequence[Interaction], *, row_numbers: bool = Fals
     plain = dict(zip((name for name, _ in _PLAIN), zip(*map(_plain_values, items)))) if n else {name: () for name, _ in _PLAIN}
     computed: dict[str, pa.Array] = {
         "start_time": pa.array([_us(x.start_time) for x in items], type=_ts),  # type: ignore[arg-type]
-        "end_time": pa.array([_us(x.end_time) for x in items], type=_ts),
+        "end_time": pa.array([_us(x.end_time) for x in items], type=_ts),  # type: ignore[arg-type]
         "rag_sources": pa.array([x.rag_sources or None for x in items], type=pa.list_(_str)),
         "input": pa.array([_encode(x.input).decode() for x in items], type=_str),
         "tags": _tags_array(items),

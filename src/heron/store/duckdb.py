@@ -379,12 +379,13 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
         """Rebuild, for each pending project, what derives from its calls' dimensions; returns days rebuilt."""
         done_days = 0
         for project in list(self.rederive_pending()):
-            row = self._con.execute("SELECT next_day FROM rederive_pending WHERE project = ?", [project]).fetchall()
+            cur = self._cursor()  # this thread's own cursor: the writer may be inside a transaction on self._con
+            row = cur.execute("SELECT next_day FROM rederive_pending WHERE project = ?", [project]).fetchall()
             if not row:
                 continue
             days = [
                 d
-                for (d,) in self._con.execute(
+                for (d,) in cur.execute(
                     "SELECT DISTINCT CAST(hour AS DATE) AS d FROM rollup_hour WHERE project = ? AND dim = ''"
                     " AND (? IS NULL OR hour >= CAST(? AS TIMESTAMP)) ORDER BY d",
                     [project, row[0][0], row[0][0]],

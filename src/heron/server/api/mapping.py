@@ -38,7 +38,13 @@ def _view(svc: Services, project: str) -> dict[str, Any]:
         "mapping": {dim: list(keys) for dim, keys in own.items()},
         "effective": {dim: list(keys) for dim, keys in merged(own).items()},
         "defaults": {dim: list(keys) for dim, keys in DEFAULT_MAPPING.items()},
-        "rederive": {"running": project in pending, "next_day": pending.get(project), "days_done": done, "days_total": total},
+        "rederive": {
+            "running": project in pending and _failure is None,
+            "next_day": pending.get(project),
+            "days_done": done,
+            "days_total": total,
+            "error": _failure,
+        },
     }
 
 
@@ -87,18 +93,23 @@ def apply(svc: Services, project: str, own: dict[str, tuple[str, ...]]) -> int:
 
 
 _running = threading.Lock()
+_failure: str | None = None
+"""Why the last re-derivation stopped, until one succeeds (the pending days resume on the next start or change)."""
 
 
 def rederive_in_background(svc: Services) -> None:
     """One re-derivation thread at a time; it works through every pending project."""
 
     def run() -> None:
+        global _failure
         with _running:
+            _failure = None
             try:
                 svc.store.rederive(
                     progress=lambda project, done, total: log.info("re-deriving %s: %d/%d days", project, done, total)
                 )
-            except Exception:  # logged; the pending rows stay, so the next start resumes
+            except Exception as exc:  # logged and shown by GET /v1/mapping; the pending rows stay, so it resumes
+                _failure = str(exc)
                 log.exception("re-derivation failed")
 
     threading.Thread(target=run, name="heron-rederive", daemon=True).start()

@@ -33,4 +33,7 @@ SELECT m.project, m.model AS snapshot, m.base FROM m
 WHERE m.base <> m.model AND EXISTS (SELECT 1 FROM m o WHERE o.project = m.project AND o.model = m.base);
 UPDATE interactions i SET model = m.base FROM model_base m WHERE i.project = m.project AND i.model = m.snapshot;
 INSERT OR IGNORE INTO rederive_pending SELECT DISTINCT project, NULL FROM model_base;
+-- response_model and environment are rollup dimensions from this version on: every project's rollups are
+-- rebuilt from its calls (on open, day by day, resumable), so the new dimensions cover the stored history too.
+INSERT OR IGNORE INTO rederive_pending SELECT DISTINCT project, NULL FROM rollup_hour WHERE dim = '';
 DROP TABLE model_base;
