@@ -85,6 +85,17 @@ class Server:
                 os.kill(self.proc.pid, signal.SIGKILL)
 
 
+def _descendants(root: int, parents: dict[int, int]) -> set[int]:
+    """``root`` and every process below it, given each process's parent."""
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return tree
+
+
 def tree_cpu_seconds(root: int) -> float | None:
     """CPU seconds of process ``root`` and its living descendants, read from /proc (None where there is none)."""
     proc = Path("/proc")
@@ -101,13 +112,22 @@ def tree_cpu_seconds(root: int) -> float | None:
         pid = int(stat.parent.name)
         parents[pid] = int(fields[1])
         times[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier += children
-    return sum(times.get(pid, 0.0) for pid in tree)
+    return sum(times.get(pid, 0.0) for pid in _descendants(root, parents))
+
+
+def tree_rss_mb(root: int) -> dict[int, float]:
+    """VmRSS (MB) of process ``root`` and of each of its living descendants, read from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # rss, in pages
+    return {pid: rss.get(pid, 0) / 2**20 for pid in _descendants(root, parents)}
 
 
 def start_server(data_dir: Path, env: dict[str, str] | None = None) -> Server:

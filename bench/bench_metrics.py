@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import socket
 import statistics
@@ -40,6 +41,8 @@ from heron.schema.records import Interaction
 MODELS = 100
 VERSIONS = 10
 STATUSES = ("ok", "error", "cancelled", "timeout", "filtered")
+TOKEN = "bench-metrics-admin-token"
+"""HERON_METRICS_TOKEN of the benchmarked server: /metrics needs a key, and the admin token shows every series."""
 
 
 def traffic(seed: int) -> list[Interaction]:
@@ -66,6 +69,7 @@ def _serve(port: int, data_dir: str, conn: Connection) -> None:
     from heron.server.app import create_app
     from heron.server.settings import Settings
 
+    os.environ["HERON_METRICS_TOKEN"] = TOKEN  # this child process only
     app = create_app(Settings(data_dir=Path(data_dir), port=port))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
 
@@ -91,7 +95,7 @@ def scrape(port: int) -> tuple[float, int]:
     """Seconds for one ``GET /metrics`` until the last byte, and the bytes received."""
     started = time.perf_counter()
     with socket.create_connection(("127.0.0.1", port)) as sock:
-        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n" % TOKEN.encode())
         received = bytearray()
         while chunk := sock.recv(1 << 20):
             received += chunk

@@ -21,6 +21,7 @@ BENCHMARKS = [
     ["bench.bench_drift"],
     ["bench.bench_anomaly"],
     ["bench.bench_dashboard"],
+    ["bench.bench_overload"],
 ]
 
 TARGETS = {
@@ -45,6 +46,8 @@ TARGETS = {
     "anomaly_10k_series_s": "< 1",
     "dashboard_api_p95_ms_10m": "< 300",
     "dashboard_paint_s": "< 1.5",
+    "read_p99_under_overload_ms": "≤ 500",
+    "rss_under_overload_mb": "≤ 1,500",
 }
 
 

@@ -63,16 +63,19 @@ class RunningServer:
         return int(stored)
 
 
-def start_server(data_dir: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> RunningServer:
+def start_server(
+    data_dir: Path, *, port: int | None = None, env: dict[str, str] | None = None, log_dir: Path | None = None
+) -> RunningServer:
     port = port or free_port()
-    log_path = data_dir.parent / f"server-{port}.log"
+    log_path = (log_dir or data_dir.parent) / f"server-{port}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "heron.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
              "--port", str(port), "--project", "test", "--write-key", WRITE_KEY, "--read-key", READ_KEY],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            # a test machine's disk may be small: refuse ingest (507) only when it is nearly full
+            env={"HERON_MIN_FREE_MB": "16", **os.environ, **(env or {})},
         )
     server = RunningServer(url=f"http://127.0.0.1:{port}", data_dir=data_dir, proc=proc, port=port)
     deadline = time.monotonic() + 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,8 +16,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     from heron.server.app import create_app
     from heron.server.auth import KeyRing
+    from heron.server.security import HeadLimitedProtocol
     from heron.server.settings import Settings
 
+    os.umask(0o077)  # the store, the log and the keys are the owner's alone (docs/reliability.md)
     settings = Settings.resolve(data_dir=args.data_dir, host=args.host, port=args.port)
     keys = KeyRing(settings.data_dir / "keys.json")
     if not keys.projects():
@@ -36,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
+        http=HeadLimitedProtocol,  # httptools with a cap on the request head (431 past 64 KiB)
     )
     return 0
 

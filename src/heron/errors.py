@@ -6,8 +6,10 @@
     │   └── PayloadError       the request as a whole is unreadable (JSON, protobuf, gzip, UTF-8)
     ├── AuthError              missing or wrong API key
     ├── OverloadedError        the server sheds load; retry after ``retry_after`` seconds
-    │   └── BusyError          too many requests in flight right now (429 rather than 503)
+    │   ├── BusyError          too many requests in flight right now (429 rather than 503)
+    │   └── InsufficientStorageError  the disk is (nearly) full: nothing is accepted until space is freed (507)
     └── StoreError             the storage backend failed
+        ├── StoreUnusableError the backend is broken until reopened (DuckDB "invalidated" after a fatal error)
         └── UnknownKeyError    a registry lookup failed; the message lists the valid keys
 """
 
@@ -57,8 +59,16 @@ class BusyError(OverloadedError):
     """Too many concurrent requests; unlike a full backlog, this clears in moments."""
 
 
+class InsufficientStorageError(OverloadedError):
+    """The data directory is below its free-space watermark or a write hit ENOSPC; reads keep working."""
+
+
 class StoreError(HeronError):
     """The storage backend failed."""
+
+
+class StoreUnusableError(StoreError):
+    """The backend refuses every statement until it is reopened."""
 
 
 class UnknownKeyError(StoreError, KeyError):

@@ -159,7 +159,9 @@ def test_topics_page(fitted: RunningServer) -> None:
         href = _attr(page, "#topics-open", "href")
         assert "page=conversations" in href and f"topic={pick}" in href and "since=7d" in href
         assert f"topic={pick}" in _attr(page, f"#topics-table tr[data-topic='{pick}'] a", "href")
-        other = layout[-1]["topic_id"]  # a click on a bubble selects too
+        # A click on a bubble selects too; on the selected topic's bubble it would clear the selection
+        # (and the wait below would pass at once): take another.
+        other = next(t["topic_id"] for t in reversed(layout) if t["topic_id"] != pick)
         page.click(f"#topics-map circle[data-topic='{other}']", force=True)
         page.wait_for_selector(f"#topics-table tr.selected[data-topic='{other}']")
         assert f"topic={other}" in page.url

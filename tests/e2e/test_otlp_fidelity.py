@@ -108,7 +108,7 @@ def test_support_assistant_spans_map_completely(server: RunningServer) -> None:
     assert status["mapped"] == {"openllmetry": 3, "gen_ai": 1}
     assert status["ok_without_output"] == 0 and status["rejected"] == 0
     assert status["feedback"] >= 2 and status["skipped"] >= 1
-    exposition = httpx.get(f"{server.url}/metrics").text
+    exposition = httpx.get(f"{server.url}/metrics", headers=server.read_headers).text
     assert 'heron_otlp_spans_total{project="test",outcome="mapped",convention="openllmetry"} 3' in exposition
     assert 'heron_otlp_mapping_gaps_total{project="test",gap="ok_without_output"} 0' in exposition
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -48,33 +49,41 @@ def test_openapi_document(tmp_path: Path) -> None:
 
 
 def test_too_many_concurrent_requests_get_429(tmp_path: Path) -> None:
+    """With every ingest slot held, ingest answers 429 + Retry-After. A slot is taken only once the body
+    is in (a slow body holds none: tests/faults/test_hostile_bodies.py), so the test holds it directly."""
     import threading
 
-    server = start_server(tmp_path / "data", env={"HERON_MAX_INFLIGHT": "1"})
-    release = threading.Event()
-    status = lambda: httpx.get(f"{server.url}/v1/status", headers=server.read_headers).json()["ingest"]  # noqa: E731
+    import anyio
+    from starlette.testclient import TestClient
 
-    def slow_body():  # holds the only ingest slot until released
-        yield b'{"interactions": ['
-        release.wait(10)
-        yield b"]}"
+    from heron.server.app import create_app
+    from heron.server.auth import KeyRing
+    from heron.server.settings import Settings
 
-    try:
-        holder = threading.Thread(
-            target=lambda: httpx.post(f"{server.url}/v1/interactions", content=slow_body(), headers=server.write_headers, timeout=30)
-        )
-        holder.start()
-        deadline = time.monotonic() + 10
-        while status()["inflight_requests"] < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        response = httpx.post(f"{server.url}/v1/interactions", json={"interactions": []}, headers=server.write_headers)
-        otlp = httpx.post(f"{server.url}/v1/traces", json={"resourceSpans": []}, headers=server.write_headers)
+    keys = KeyRing(tmp_path / "keys.json")
+    write = {"Authorization": f"Bearer {keys.add('test', 'write')}"}
+    read = {"Authorization": f"Bearer {keys.add('test', 'read')}"}
+    held, release = threading.Event(), threading.Event()
+
+    async def hold_the_only_slot(svc: Any) -> None:
+        async with svc.ingest_slot():
+            held.set()
+            while not release.is_set():
+                await anyio.sleep(0.01)
+
+    settings = Settings(data_dir=tmp_path, fsync=False, max_inflight=1, enrich=False, monitor_interval=0)
+    with TestClient(create_app(settings)) as client:
+        assert client.portal is not None
+        client.portal.start_task_soon(hold_the_only_slot, client.app.state.services)  # type: ignore[attr-defined]
+        assert held.wait(10)
+        assert client.get("/v1/status", headers=read).json()["ingest"]["inflight_requests"] == 1
+        response = client.post("/v1/interactions", json={"interactions": []}, headers=write)
+        otlp = client.post("/v1/traces", json={"resourceSpans": []}, headers=write)
         release.set()
-        holder.join(10)
         assert response.status_code == 429 and response.headers["retry-after"] == "1"
         assert otlp.status_code == 429 and otlp.headers["retry-after"] == "1"
-        after = httpx.post(f"{server.url}/v1/interactions", json={"interactions": []}, headers=server.write_headers)
-        assert after.status_code == 200 and status()["inflight_requests"] == 0
-    finally:
-        release.set()
-        server.stop()
+        deadline = time.monotonic() + 10
+        while client.get("/v1/status", headers=read).json()["ingest"]["inflight_requests"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        after = client.post("/v1/interactions", json={"interactions": []}, headers=write)
+        assert after.status_code == 200

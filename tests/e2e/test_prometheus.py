@@ -90,6 +90,7 @@ def prometheus(tmp_path: Path, heron: RunningServer) -> Iterator[Prometheus]:
     config.write_text(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
         "scrape_configs:\n  - job_name: heron\n    metrics_path: /metrics\n"
+        f"    authorization:\n      credentials: {heron.read_key}\n"  # /metrics needs a key: the project's read key
         f"    static_configs:\n      - targets: ['127.0.0.1:{heron.port}']\n"
     )
     log = tmp_path / "prometheus.log"
@@ -160,7 +161,7 @@ def test_prometheus_reads_back_the_traffic(heron: RunningServer, prometheus: Pro
         ]
         response = client.post(f"{heron.url}/v1/resources", json={"samples": samples}, headers=heron.write_headers)
         assert response.status_code == 200, response.text
-        scrape = client.get(f"{heron.url}/metrics").text
+        scrape = client.get(f"{heron.url}/metrics", headers=heron.read_headers).text
     n = len(items)
 
     # wait for a scrape that saw all of it

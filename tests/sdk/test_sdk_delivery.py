@@ -114,8 +114,9 @@ def test_a_full_queue_drops_and_counts_without_blocking() -> None:
     assert heron.counters()["sent"] == 11 and heron.counters()["enqueued"] == 11
 
 
-def test_503_is_retried_after_the_retry_after_delay(receiver: Receiver) -> None:
-    receiver.script.append((503, {"Retry-After": "0.3"}, b"busy"))
+@pytest.mark.parametrize("status", [503, 507])
+def test_busy_or_full_is_retried_after_the_retry_after_delay(receiver: Receiver, status: int) -> None:
+    receiver.script.append((status, {"Retry-After": "0.3"}, b"busy"))
     # A backoff of 5-10 s would show if Retry-After were ignored.
     heron.init(endpoint=receiver.url, flush_interval=60.0, backoff_base=10.0, backoff_max=30.0)
     heron.log(model="m")

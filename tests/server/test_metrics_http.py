@@ -1,4 +1,4 @@
-"""``GET /metrics`` on the real app (in process): format, optional token, request timing, and the
+"""``GET /metrics`` on the real app (in process): format, keys and token, request timing, and the
 Grafana dashboard checked against a live scrape."""
 
 from __future__ import annotations
@@ -21,11 +21,15 @@ from heron.server.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "heron-dashboard.json"
 WRITE_KEY = "hn_w_metrics_test_key_0123456789"
+READ_KEY = "hn_r_metrics_test_key_0123456789"
+SCRAPE = {"Authorization": f"Bearer {READ_KEY}"}
+"""/metrics needs a key: the project's read key shows its series (tests/server/test_security_headers.py)."""
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _client(tmp_path: Path) -> TestClient:
     KeyRing(tmp_path / "keys.json").add("test", "write", WRITE_KEY)
+    KeyRing(tmp_path / "keys.json").add("test", "read", READ_KEY)
     return TestClient(create_app(Settings(data_dir=tmp_path, fsync=False)))
 
 
@@ -57,9 +61,10 @@ def _send_traffic(client: TestClient) -> None:
     client.app.state.services.metrics.committed([], [], samples)  # type: ignore[attr-defined]
 
 
-def test_scrape_is_text_format_0_0_4_and_needs_no_key(client: TestClient) -> None:
+def test_scrape_is_text_format_0_0_4_with_a_read_key(client: TestClient) -> None:
     _send_traffic(client)
-    response = client.get("/metrics")
+    assert client.get("/metrics").status_code == 401
+    response = client.get("/metrics", headers=SCRAPE)
     assert response.status_code == 200
     assert response.headers["content-type"] == CONTENT_TYPE
     families = {f.name: f for f in text_string_to_metric_families(response.text)}
@@ -80,7 +85,7 @@ def test_requests_are_timed_by_route_template(client: TestClient) -> None:
     assert client.get("/healthz").status_code == 200
     assert client.get("/no/such/path/12345").status_code == 404
     assert client.post("/v1/interactions", json={"interactions": []}).status_code == 401
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=SCRAPE).text
     counts = {
         (s.labels["route"], s.labels["method"], s.labels["status_class"]): s.value
         for family in text_string_to_metric_families(text) if family.name == "heron_http_request_duration_seconds"
@@ -98,7 +103,7 @@ def test_rejections_show_up(client: TestClient) -> None:
     good = {"model": "m", "start_time": time.time()}
     client.post("/v1/interactions", json={"interactions": [good, {"model": 5}]}, headers=headers)
     client.post("/v1/interactions", json={"interactions": [good]})  # no key
-    values = {s.name: s.value for f in text_string_to_metric_families(client.get("/metrics").text) for s in f.samples}
+    values = {s.name: s.value for f in text_string_to_metric_families(client.get("/metrics", headers=SCRAPE).text) for s in f.samples}
     assert values["heron_ingest_rejected_items_total"] == 1
     assert values["heron_ingest_rejected_requests_total"] == 1
 
@@ -155,7 +160,7 @@ def test_dashboard_is_valid_json_with_the_panels_asked_for() -> None:
 
 def test_every_dashboard_metric_is_in_a_live_scrape(client: TestClient) -> None:
     _send_traffic(client)
-    scraped = _sample_names(client.get("/metrics").text)
+    scraped = _sample_names(client.get("/metrics", headers=SCRAPE).text)
     expressions = _expressions(json.loads(DASHBOARD.read_text(encoding="utf-8")))
     assert len(expressions) > 20
     missing = {}

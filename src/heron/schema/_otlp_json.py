@@ -24,6 +24,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from heron.errors import PayloadError
+from heron.schema import limits as L
 
 _SPAN_KINDS: dict[str, int] = dict(Span.SpanKind.items())
 _STATUS_CODES: dict[str, int] = dict(Status.StatusCode.items())
@@ -150,6 +151,8 @@ def decode_json(body: bytes) -> ExportTraceServiceRequest:
         raise PayloadError(field or "body", f"invalid OTLP/JSON: {message or exc}") from exc
     except msgspec.DecodeError as exc:
         raise PayloadError("body", f"invalid JSON: {exc}") from exc
+    except RecursionError:
+        raise PayloadError("body", f"invalid OTLP/JSON: nested too deeply to parse; values may nest at most {L.MAX_NESTING} levels") from None
     request = ExportTraceServiceRequest()
     where = "body"
     try:
@@ -179,7 +182,7 @@ def decode_json(body: bytes) -> ExportTraceServiceRequest:
     except (TypeError, ValueError) as exc:  # a value the protobuf field refuses (e.g. out of range)
         raise PayloadError(where, f"invalid OTLP/JSON: {exc}") from None
     except RecursionError:
-        raise PayloadError(where, "invalid OTLP/JSON: values nested too deeply") from None
+        raise PayloadError(where, f"invalid OTLP/JSON: values may nest at most {L.MAX_NESTING} levels") from None
     return request
 
 
@@ -250,12 +253,13 @@ def _attributes(out: Any, items: list[JKeyValue] | None) -> None:
             kv.value.string_value = value.string_value
             continue
         try:
-            _any_value(kv.value, value)
+            _any_value(kv.value, value, 0)
         except _Bad as exc:
             raise _Bad(f".attributes[{n}].value{exc.where}", f"{item.key!r}: {exc.message}") from None
 
 
-def _any_value(out: AnyValue, value: JAnyValue) -> None:
+def _any_value(out: AnyValue, value: JAnyValue, depth: int) -> None:
+    """Copy ``value``, itself nested ``depth`` arrays/kvlists deep (at most ``MAX_NESTING``)."""
     if value.string_value is not None:
         out.string_value = value.string_value
     elif value.int_value is not None:
@@ -264,12 +268,14 @@ def _any_value(out: AnyValue, value: JAnyValue) -> None:
         out.double_value = _double(value.double_value)
     elif value.bool_value is not None:
         out.bool_value = value.bool_value
+    elif depth >= L.MAX_NESTING and (value.array_value is not None or value.kvlist_value is not None):
+        raise _Bad("", f"arrayValue/kvlistValue nested more than {L.MAX_NESTING} levels deep")
     elif value.array_value is not None:
         array = out.array_value
         array.SetInParent()
         for n, item in enumerate(value.array_value.values or ()):
             try:
-                _any_value(array.values.add(), item)
+                _any_value(array.values.add(), item, depth + 1)
             except _Bad as exc:
                 raise _Bad(f".arrayValue.values[{n}]{exc.where}", exc.message) from None
     elif value.kvlist_value is not None:
@@ -280,7 +286,7 @@ def _any_value(out: AnyValue, value: JAnyValue) -> None:
             entry.key = kv.key
             if kv.value is not None:
                 try:
-                    _any_value(entry.value, kv.value)
+                    _any_value(entry.value, kv.value, depth + 1)
                 except _Bad as exc:
                     raise _Bad(f".kvlistValue.values[{n}]{exc.where}", exc.message) from None
     elif value.bytes_value is not None:

@@ -23,3 +23,6 @@ MAX_FUTURE_SECONDS = 300.0
 MIN_TIMESTAMP = 946_684_800.0
 """2000-01-01T00:00:00Z; anything earlier is taken for a unit mistake."""
 MAX_RATING = 10.0
+MAX_NESTING = 32
+"""Arrays and objects nested inside one kept value (an OTLP attribute's arrayValue/kvlistValue).
+A JSON body nested too deeply to parse at all is refused whole with 400 (docs/reliability.md)."""

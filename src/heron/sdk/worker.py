@@ -36,7 +36,7 @@ Render = Callable[[Item], tuple[int, dict[str, Any]]]
 _PATHS = ("/v1/interactions", "/v1/feedback")
 _PREFIXES = (b'{"interactions":[', b'{"feedback":[')
 _SUFFIX = b"]}"
-_RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+_RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507})  # 507: the server's disk is full, for now
 
 
 class _Batch:

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from anyio import CapacityLimiter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,6 +25,7 @@ from heron.server.api import tags as tag_routes
 from heron.server.api import drift as drift_routes
 from heron.server.api import topics as topic_routes
 from heron.server.api import ux as ux_routes
+from heron.server.api import params
 from heron.server.api.openapi import openapi_document
 from heron.server.auth import KeyRing
 from heron.server.dashboard import routes as dashboard_routes
@@ -31,6 +33,7 @@ from heron.server.context import Services, authenticate, services
 from heron.server.enrichment import EnrichmentRunner
 from heron.server.monitor import Monitor
 from heron.server.ingest import routes as ingest_routes
+from heron.server.ingest.body import budget_for
 from heron.server.ingest.offload import start_pool
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.ingest.wal import WriteAheadLog
@@ -38,6 +41,7 @@ from heron.server.metrics import Metrics, RequestTiming
 from heron.server.metrics import routes as metrics_routes
 from heron.server.pricing import Pricing
 from heron.server.resources import routes as resource_routes
+from heron.server.security import SecurityHeaders, private_data_dir
 from heron.server.responses import error_response, json_response
 from heron.server.settings import Settings
 from heron.errors import HeronError
@@ -53,13 +57,24 @@ def open_store(settings: Settings) -> Store:
 
 
 async def healthz(request: Request) -> Response:
+    """503 while nothing can be stored (a supervisor should restart or page); 200 "degraded" while
+    the disk is below its watermark (ingest refused, reads served: a restart would not help)."""
     svc = services(request)
-    return json_response({"status": "ok", "uptime_s": round(time.time() - svc.started, 3)})
+    body: dict[str, object] = {"status": "ok", "uptime_s": round(time.time() - svc.started, 3)}
+    failure = svc.pipeline.failure
+    if failure is not None:
+        body.update(status="unhealthy", reason=failure)
+        return json_response(body, 503, {"Retry-After": "5"})
+    low = svc.pipeline.disk_low()
+    if low is not None:
+        body.update(status="degraded", reason=low)
+    return json_response(body)
 
 
 async def status(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
+        params.check_known(request.query_params, params.accepted())
     except HeronError as exc:
         return error_response(exc)
     svc = services(request)
@@ -78,6 +93,11 @@ async def status(request: Request) -> Response:
                 "store_writes": stats.store_writes,
                 "store_errors": stats.store_errors,
                 "overloaded": stats.overloaded,
+                "failure": svc.pipeline.failure,
+                "refused_failing": stats.refused_failing,
+                "wal_failures": stats.wal_failures,
+                "store_reopens": stats.store_reopens,
+                "wal_damage": [item.describe() for item in svc.pipeline.wal_damage],
                 "rejected_items": svc.rejected_items,
                 "rejected_requests": svc.rejected_requests,
             },
@@ -110,14 +130,15 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(settings.data_dir)
         store = open_store(settings)
-        wal = WriteAheadLog(settings.data_dir / "wal", fsync=settings.fsync)
+        wal = WriteAheadLog(settings.data_dir / "wal", fsync=settings.fsync, min_free_bytes=settings.min_free_mb * 1024 * 1024)
         pricing = Pricing(store)
         pipeline = IngestPipeline(
             store,
             wal,
             max_pending=settings.max_pending,
+            max_pending_bytes=settings.max_pending_mb << 20,
             on_committed=metrics.committed,
             on_stored=metrics.stored,
             pricer=pricing,
@@ -138,6 +159,7 @@ def create_app(settings: Settings) -> Starlette:
             pipeline=pipeline,
             keys=KeyRing(settings.data_dir / "keys.json"),
             inflight=asyncio.Semaphore(settings.max_inflight),
+            decode=CapacityLimiter(settings.decode_threads),
             offload=offload,
             metrics=metrics,
             pricing=pricing,
@@ -175,4 +197,7 @@ def create_app(settings: Settings) -> Starlette:
         *metrics_routes,
         *resource_routes,
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestTiming, metrics=metrics)])
+    middleware = [Middleware(SecurityHeaders), Middleware(RequestTiming, metrics=metrics)]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.body_budget = budget_for(settings.max_inflight)
+    return app

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
+from anyio import CapacityLimiter
 from starlette.requests import Request
 
-from heron.errors import BusyError
+from heron.errors import BusyError, OverloadedError
 from heron.schema.mapping import DEFAULT_MAPPING, AttributeMapping
 from heron.schema.otlp import OtlpCounts
 from heron.server.auth import KeyRing, Principal, Scope
@@ -73,6 +74,8 @@ class Services:
     pipeline: IngestPipeline
     keys: KeyRing
     inflight: asyncio.Semaphore
+    decode: CapacityLimiter
+    """Threads ingest may decode in at once: reads run in anyio's default pool and never queue behind ingest."""
     offload: Executor | None = None
     """Helper processes for CPU-heavy decoding (OTLP), or None to decode in threads."""
     pricing: Pricing = field(default=None)  # type: ignore[assignment]
@@ -101,6 +104,17 @@ class Services:
             counters = self.otlp[project] = OtlpCounters()
         return counters
 
+    def admit(self) -> None:
+        """Shed an ingest request before its body is read when it could not be taken anyway: reading
+        and decoding 16 MiB only to answer 429 or 503 is how an overload feeds itself."""
+        if self.inflight.locked():
+            self.pipeline.stats.overloaded += 1
+            raise BusyError("too many concurrent ingest requests; retry later", retry_after=1.0)
+        full = self.pipeline.backlog_full()
+        if full is not None:
+            self.pipeline.stats.overloaded += 1
+            raise OverloadedError(full, retry_after=1.0)
+
     @contextlib.asynccontextmanager
     async def ingest_slot(self) -> AsyncIterator[None]:
         """Hold one of ``max_inflight`` ingest slots; none free → BusyError (429)."""
@@ -119,10 +133,12 @@ def services(request: Request) -> Services:
 
 
 def api_key(request: Request) -> str | None:
+    """The key from ``Authorization: Bearer`` or ``X-Heron-Api-Key``; never from the URL, where logs and
+    Referer headers would keep it (the dashboard's one-time ``?key=`` never reaches the server)."""
     header = request.headers.get("authorization")
     if header and header[:7].lower() == "bearer ":
         return header[7:].strip()
-    return request.headers.get("x-heron-api-key") or request.query_params.get("api_key")
+    return request.headers.get("x-heron-api-key")
 
 
 def authenticate(request: Request, scope: Scope) -> Principal:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import os
 import platform
+import re
 import threading
 import time
 from bisect import bisect_left
@@ -40,12 +41,14 @@ from heron.server._metrics_text import (
     HistogramChild,
     LabelCap,
     Scalar,
+    escape,
     render,
 )
 from heron.server.responses import error_response
 from heron.server.settings import ENVIRONMENT
 
 if TYPE_CHECKING:
+    from heron.server.auth import KeyRing
     from heron.server.context import Services
     from heron.server.ingest.pipeline import IngestPipeline
 
@@ -120,8 +123,9 @@ class Metrics:
 
     ``max_values`` caps the distinct values of each label (``HERON_METRICS_MAX_VALUES``,
     default 200), ``max_series`` the interaction label sets (shared by the interaction
-    metrics) and the label sets of each other metric; ``token``
-    (``HERON_METRICS_TOKEN``) makes ``/metrics`` ask for ``Authorization: Bearer <token>``.
+    metrics) and the label sets of each other metric. ``/metrics`` needs a key: a project's
+    read key shows that project's series (and the server-wide ones), ``token``
+    (``HERON_METRICS_TOKEN``) every project's; ``public`` (``HERON_METRICS_PUBLIC=1``) opens it.
     """
 
     def __init__(
@@ -130,6 +134,7 @@ class Metrics:
         max_values: int | None = None,
         max_series: int = DEFAULT_MAX_SERIES,
         token: str | None = None,
+        public: bool | None = None,
         resource_ttl: float = RESOURCE_TTL,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
@@ -143,6 +148,7 @@ class Metrics:
             raise ConfigError(f"HERON_METRICS_MAX_VALUES must be at least 1, got {self.max_values}")
         self.max_series = max_series
         self.token = token if token is not None else _setting("HERON_METRICS_TOKEN")
+        self.public = public if public is not None else _setting("HERON_METRICS_PUBLIC") == "1"
         self.started = wall()
         self._wall = wall
         self._lock = threading.Lock()
@@ -429,12 +435,40 @@ class Metrics:
             for gap in ("ok_without_output", "ok_without_input", "tags_dropped", "tags_truncated"):
                 self.otlp_gaps.set_total((p, gap), getattr(c, gap))
 
-    def authorized(self, request: Request) -> bool:
-        if not self.token:
-            return True
+    def visible_project(self, request: Request, keys: KeyRing) -> str | None:
+        """The one project a scrape may see, or None for all of them; AuthError (401/403) for none.
+
+        Public scraping or the admin token shows every project; a project's read key, its own.
+        """
+        if self.public:
+            return None
         header = request.headers.get("authorization") or ""
-        given = header[7:].strip() if header[:7].lower() == "bearer " else ""
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        given = (header[7:].strip() if header[:7].lower() == "bearer " else "") or request.headers.get("x-heron-api-key")
+        if self.token and given and hmac.compare_digest(given.encode(), self.token.encode()):
+            return None
+        if not given:
+            raise AuthError(
+                "/metrics requires a key: 'Authorization: Bearer <read key>' for that project's series, or the "
+                "HERON_METRICS_TOKEN admin token for every project (HERON_METRICS_PUBLIC=1 opens it)"
+            )
+        return keys.authenticate(given, "read").project
+
+
+_OTHER_FIRST = r'^[a-zA-Z_:][a-zA-Z0-9_:]*\{project="(?!%s")[^\n]*\n'
+"""A sample of another project, ``project`` being its first label (as in every family here): fast."""
+_OTHER_ANY = r'^[^#\n][^\n]*?[{,]project="(?!%s")[^\n]*\n'
+"""The same wherever the label is; several times slower, used only if some family does not put it first."""
+
+
+def only_project(exposition: bytes, project: str) -> bytes:
+    """``exposition`` without the samples of other projects (``__overflow__`` included).
+
+    A sample's ``project="..."`` label is found by its unescaped quote, which a label value
+    (escaped) cannot contain; HELP/TYPE lines and server-wide series stay.
+    """
+    escaped = re.escape(escape(project)).encode()
+    pattern = _OTHER_ANY if b',project="' in exposition else _OTHER_FIRST
+    return re.sub(pattern.encode() % escaped, b"", exposition, flags=re.MULTILINE)
 
 
 class RequestTiming:
@@ -466,10 +500,13 @@ class RequestTiming:
 
 
 async def scrape(request: Request) -> Response:
-    metrics: Metrics = request.app.state.services.metrics
-    if not metrics.authorized(request):
-        return error_response(AuthError("/metrics needs 'Authorization: Bearer <HERON_METRICS_TOKEN>'"))
-    body = await to_thread.run_sync(metrics.render)
+    services = request.app.state.services
+    metrics: Metrics = services.metrics
+    try:
+        project = metrics.visible_project(request, services.keys)
+    except AuthError as exc:
+        return error_response(exc)
+    body = await to_thread.run_sync(lambda: metrics.render() if project is None else only_project(metrics.render(), project))
     return Response(body, media_type=CONTENT_TYPE)
 
 

@@ -33,6 +33,7 @@ from heron.server.context import authenticate, services
 from heron.server.ingest.decode import Decoded, _envelope, _items
 from heron.server.ingest.routes import ingest_batch
 from heron.server.responses import error_response, json_response
+from heron.store.base import BUCKET_SECONDS
 
 DEFAULT_WINDOW = 3600.0
 """``GET /v1/resources`` without start/since: the last hour."""
@@ -41,7 +42,13 @@ HOSTS_WINDOW = 86_400.0
 MAX_POINTS = 100_000
 """Most (series, bucket) points one query returns; past it the query is refused, naming ``bucket``."""
 MAX_FILTER_VALUES = 100
-_METRIC = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+"""Most values of one filter (``metric``, ``host``, ``service``, ``device``) in one query."""
+QUERY = params.accepted(params.WINDOW, "bucket", "metric", "host", "service", "device")
+"""What ``GET /v1/resources`` reads."""
+HOSTS = params.accepted(params.WINDOW)
+"""What ``GET /v1/resources/hosts`` reads."""
+METRIC = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+"""A metric name (as ``heron.schema.records.MetricName``): snake_case, its unit as suffix."""
 
 BOUNDS: dict[str, tuple[float, float]] = {
     "cpu_percent": (0.0, 100.0),
@@ -49,7 +56,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "gpu_temperature_celsius": (-273.15, 1000.0),
 }
 """Accepted value ranges of metrics with a natural bound; other ``*_percent``, ``*_bytes``, ``*_watts`` must be >= 0."""
-_NON_NEGATIVE = ("_percent", "_bytes", "_watts")
+NON_NEGATIVE = ("_percent", "_bytes", "_watts")
+"""Suffixes of metrics whose values must be >= 0 (unless ``BOUNDS`` says otherwise)."""
 
 
 # -- ingest ------------------------------------------------------------------------------
@@ -61,7 +69,7 @@ def normalize_resource(item: ResourceSample, *, project: str, now: float) -> Res
         raise ValidationError("host", "must not be empty")
     if not math.isfinite(item.value):
         raise ValidationError("value", f"must be a finite number, got {item.value!r}")
-    low, high = BOUNDS.get(item.metric, (0.0, math.inf) if item.metric.endswith(_NON_NEGATIVE) else (-math.inf, math.inf))
+    low, high = BOUNDS.get(item.metric, (0.0, math.inf) if item.metric.endswith(NON_NEGATIVE) else (-math.inf, math.inf))
     if not low <= item.value <= high:
         raise ValidationError("value", f"{item.value!r} is out of range for {item.metric} ({low:g} to {high:g})")
     item.value = float(item.value)
@@ -95,7 +103,7 @@ def _values(query: QueryParams, name: str) -> tuple[str, ...]:
     for value in values:
         if len(value) > L.MAX_ID_CHARS:
             raise ValidationError(name, f"values are at most {L.MAX_ID_CHARS} characters")
-        if name == "metric" and not _METRIC.match(value):
+        if name == "metric" and not METRIC.match(value):
             raise ValidationError(name, f"{value!r} is not a metric name (snake_case, e.g. cpu_percent)")
     return values
 
@@ -120,8 +128,9 @@ async def query_resources(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
         query = request.query_params
+        params.check_known(query, QUERY)
         start, end = params.window(query, default_since=DEFAULT_WINDOW)
-        bucket = params.bucket(query, default="minute")
+        bucket = params.bucket(query, default="minute", choices=tuple(BUCKET_SECONDS))  # no "all": series are bucketed
         params.check_buckets(start, end, bucket)
         filters = {name: _values(query, name) for name in ("metric", "host", "service", "device")}
         store = services(request).store
@@ -154,6 +163,7 @@ async def query_resources(request: Request) -> Response:
 async def resource_hosts(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
+        params.check_known(request.query_params, HOSTS)
         start, end = params.window(request.query_params, default_since=HOSTS_WINDOW)
         store = services(request).store
         rows = await to_thread.run_sync(lambda: store.resource_hosts(principal.project, start=start, end=end))

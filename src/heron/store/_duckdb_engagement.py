@@ -33,6 +33,7 @@ import duckdb
 
 from heron.store._duckdb_sql import LONG_DIMS
 from heron.store.base import ROLLUP_DIMENSIONS
+from heron.store._duckdb_tx import rollback
 
 _DIMS = ", ".join(ROLLUP_DIMENSIONS)
 
@@ -134,7 +135,7 @@ def backfill(con: duckdb.DuckDBPyConnection, *, progress: Callable[[int, int], N
                 con.execute(statement, {"day": day})
             con.execute("COMMIT")
         except duckdb.Error:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
         if progress:
             progress(done, len(days))

@@ -20,6 +20,7 @@ import pyarrow as pa
 from heron.enrich.base import MAX_ENRICH_CHARS, Signals, Turn, split_messages
 from heron.enrich.history import HISTORY_WINDOW_S, MAX_STORED_HISTORY, ConversationHistory, Said, needs_history
 from heron.store import _duckdb_ux as ux
+from heron.store._duckdb_tx import rollback
 
 _decode_messages = msgspec.json.Decoder(list[dict[str, Any]]).decode
 
@@ -241,7 +242,7 @@ class DuckDBSignals:
                 yield con
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                rollback(con)
                 raise
 
     def apply_feedback(self, limit: int = 10_000) -> int:

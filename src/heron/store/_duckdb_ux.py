@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from heron.enrich.satisfaction import shipped_weights
+from heron.store._duckdb_tx import rollback
 
 SESSION_GAP_S = 3600
 """A turn more than this after the previous one of its conversation starts a new session."""
@@ -273,7 +274,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, project: str | None = None, *, chunk
             statements()
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
 
     def reset() -> None:

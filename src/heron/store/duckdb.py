@@ -46,6 +46,7 @@ from heron.store.base import (
     UsersQuery,
 )
 from heron.store.migrations import migrations
+from heron.store._duckdb_tx import rollback, store_error
 
 _log = logging.getLogger("heron.store")
 Progress = Callable[[str, int, int], None]
@@ -196,17 +197,14 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
     def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = None, threads: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, Any] = {}
+        self._config: dict[str, Any] = {}
         if memory_limit:
-            config["memory_limit"] = memory_limit
+            self._config["memory_limit"] = memory_limit
         if threads:
-            config["threads"] = threads
-        try:
-            self._con = duckdb.connect(str(self.path), config=config)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open {self.path}: {exc}") from exc
-        self._con.execute("SET enable_progress_bar = false")
-        self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            self._config["threads"] = threads
+        self._con = self._connect()
+        self._generation = 0
+        """Bumped by :meth:`reopen`: threads' cursors of an older connection are replaced."""
         self._local = threading.local()
         self._write_lock = threading.RLock()  # a write folds engagement under the same lock
         self._engagement_folded = time.monotonic()
@@ -222,6 +220,29 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
 
     # -- lifecycle -------------------------------------------------------------
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            con = duckdb.connect(str(self.path), config=self._config)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        os.chmod(self.path, 0o600)  # the keys file and the log are 0600; the data is no less private
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+        return con
+
+    def reopen(self) -> None:
+        """Open the database file again after DuckDB invalidated this connection (a fatal error,
+        e.g. ENOSPC during a checkpoint); DuckDB replays its own log, and the applied sequence
+        number is read back, so the caller can replay what the store lost."""
+        with self._write_lock:
+            try:
+                self._con.close()
+            except duckdb.Error:
+                pass
+            self._con = self._connect()
+            self._generation += 1
+            self._applied = int(self._scalar(self._con, "SELECT lsn FROM wal_applied WHERE id = 0"))
+
     def _migrate(self) -> None:
         con = self._con
         con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -235,7 +256,7 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
                 con.execute("INSERT INTO schema_version VALUES (?)", [version])
                 con.execute("COMMIT")
             except duckdb.Error as exc:
-                con.execute("ROLLBACK")
+                rollback(con)
                 raise StoreError(f"migration {version} failed: {exc}") from exc
 
     def schema_version(self) -> int:
@@ -256,10 +277,11 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cursor", None)
-        if cur is None:
+        if cur is None or self._local.generation != self._generation:
             cur = self._con.cursor()
             cur.execute("SET enable_progress_bar = false")
             self._local.cursor = cur
+            self._local.generation = self._generation
         return cur
 
     # -- writes ----------------------------------------------------------------
@@ -279,8 +301,8 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
             if lsn and lsn <= self._applied:
                 return
             con = self._con
-            con.execute("BEGIN")
             try:
+                con.execute("BEGIN")  # raises too once the connection is closed or invalidated
                 if interactions:
                     con.register("batch", interactions_table(interactions, row_numbers=True))
                     for statement in _FOLD:
@@ -302,8 +324,8 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
                     con.execute("UPDATE wal_applied SET lsn = ? WHERE id = 0", [lsn])
                 con.execute("COMMIT")
             except duckdb.Error as exc:
-                con.execute("ROLLBACK")
-                raise StoreError(f"write failed: {exc}") from exc
+                rollback(con)
+                raise store_error("write failed", exc) from exc
             if lsn:
                 self._applied = lsn
             if interactions:
@@ -317,13 +339,16 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
             if due_only and self._engagement_written < _engagement.FOLD_ROWS and time.monotonic() - self._engagement_folded < _engagement.FOLD_SECONDS:
                 return  # decided without a query: max(rowid) scans the row ids (~4 ms at 10M)
             con = self._con
-            wm, hi = _engagement.bounds(con)
+            try:
+                wm, hi = _engagement.bounds(con)
+            except duckdb.Error as exc:
+                raise store_error("engagement fold failed", exc) from exc
             self._engagement_written = 0
             if hi <= wm:
                 self._engagement_folded = time.monotonic()
                 return
-            con.execute("BEGIN")
             try:
+                con.execute("BEGIN")
                 for statement in _ENGAGEMENT_FOLD:
                     if "$wm" in statement or "$hi" in statement:
                         con.execute(statement, {"wm": wm, "hi": hi} if "$wm" in statement else {"hi": hi})
@@ -331,8 +356,8 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
                         con.execute(statement)
                 con.execute("COMMIT")
             except duckdb.Error as exc:
-                con.execute("ROLLBACK")
-                raise StoreError(f"engagement fold failed: {exc}") from exc
+                rollback(con)
+                raise store_error("engagement fold failed", exc) from exc
             self._engagement_folded = time.monotonic()
 
     def engagement(self, query: ActivityQuery) -> dict[str, Any]:
@@ -427,7 +452,7 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
                 _ux.refresh_costs(con, project, _pricing.hour_start(override.effective_from))
                 con.execute("COMMIT")
             except duckdb.Error as exc:
-                con.execute("ROLLBACK")
+                rollback(con)
                 raise StoreError(f"price change failed: {exc}") from exc
         return repriced
 

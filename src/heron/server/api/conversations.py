@@ -22,10 +22,13 @@ from heron.store.base import SENTIMENTS, ConversationQuery
 DEFAULT_WINDOW = 7 * 86400.0
 MAX_LIMIT = 200
 MAX_VALUE = 1000
-_EQUALS = (("model", "model"), ("response_model", "response_model"), ("environment", "environment"), ("app_version", "app_version"),
+EQUALS = (("model", "model"), ("response_model", "response_model"), ("environment", "environment"), ("app_version", "app_version"),
            ("prompt_version", "prompt_version"), ("user", "user_id"), ("user_id", "user_id"))
 """(query parameter, turn column); ``user`` and ``user_id`` are the same filter. ``tag.<key>`` matches a tag."""
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+ACCEPTED = params.accepted(params.WINDOW, (name for name, _ in EQUALS), "q", "topic", "sentiment", "frustrated", "errors",
+                           "limit", "cursor", prefixes=("tag.",))
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+"""What ``frustrated`` and ``errors`` read as yes and no (any case, blanks stripped)."""
 
 
 def _value(query: QueryParams, name: str) -> str | None:
@@ -37,18 +40,11 @@ def _value(query: QueryParams, name: str) -> str | None:
 
 def _flag(query: QueryParams, name: str) -> bool:
     raw = query.get(name, "").strip().lower()
-    if raw in _TRUE:
+    if raw in TRUE:
         return True
-    if raw in _FALSE:
+    if raw in FALSE:
         return False
     raise ValidationError(name, f"must be 1 or 0, got {query.get(name)!r}")
-
-
-def _limit(query: QueryParams) -> int:
-    raw = query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ValidationError("limit", f"must be an integer from 1 to {MAX_LIMIT}, got {raw!r}")
-    return int(raw)
 
 
 def _topic(query: QueryParams) -> int | None:
@@ -63,9 +59,10 @@ def _topic(query: QueryParams) -> int | None:
 
 def parse(query: QueryParams, project: str, merged: dict[int, int]) -> ConversationQuery:
     """The search the query string asks for; ``merged`` (old topic id -> the topic it went into) widens ``topic``."""
+    params.check_known(query, ACCEPTED)
     start, end = params.window(query, default_since=DEFAULT_WINDOW)
     equals = []
-    for name, column in _EQUALS:
+    for name, column in EQUALS:
         value = _value(query, name)
         if value is not None:
             equals.append((column, value))
@@ -81,7 +78,7 @@ def parse(query: QueryParams, project: str, merged: dict[int, int]) -> Conversat
     return ConversationQuery(
         project=project, start=start, end=end, equals=tuple(equals), text=_value(query, "q"), topics=topics,
         sentiment=sentiment, frustrated=_flag(query, "frustrated"), errors=_flag(query, "errors"),
-        limit=_limit(query), cursor=query.get("cursor") or None,
+        limit=params.bounded_int(query, "limit", default=50, low=1, high=MAX_LIMIT), cursor=query.get("cursor") or None,
     )  # fmt: skip
 
 

@@ -18,10 +18,13 @@ from heron.schema.normalize import epoch_seconds
 from heron.schema.records import Id, Timestamp
 from heron.server.api import params
 from heron.server.context import authenticate, services
-from heron.server.ingest.decode import split_msgspec_error
+from heron.server.ingest.body import SMALL_BODY_BYTES, read_body
+from heron.server.ingest.decode import split_msgspec_error, too_deep
 from heron.server.responses import error_response, json_response
 
 PerMillion = Annotated[float, msgspec.Meta(ge=0, le=10_000)]
+PRICE_AHEAD = 10 * 365 * 86400.0
+"""How far past the server's clock a price's ``effective_from`` may lie (besides the usual clock skew)."""
 
 
 class PriceIn(msgspec.Struct, kw_only=True):
@@ -36,11 +39,14 @@ class PriceIn(msgspec.Struct, kw_only=True):
 
 
 _decode_price = msgspec.json.Decoder(PriceIn)
+UNKNOWN_MODELS = params.accepted(params.WINDOW)
+PRICES = params.accepted()
 
 
 async def list_prices(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
+        params.check_known(request.query_params, PRICES)
         pricing = services(request).pricing
         table = await to_thread.run_sync(pricing.table, principal.project)
     except HeronError as exc:
@@ -64,16 +70,18 @@ async def set_price(request: Request) -> Response:
     svc = services(request)
     try:
         principal = authenticate(request, "write")
-        body = await request.body()
+        body = await read_body(request, limit=SMALL_BODY_BYTES)
         try:
             item = _decode_price.decode(body)
         except msgspec.ValidationError as exc:
             raise ValidationError(*split_msgspec_error(exc)) from exc
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise ValidationError("body", f"is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise too_deep() from None
         override = PriceOverride(
             model=canonical_model(item.model),
-            effective_from=epoch_seconds(item.effective_from, "effective_from", time.time() + 10 * 365 * 86400),
+            effective_from=epoch_seconds(item.effective_from, "effective_from", time.time() + PRICE_AHEAD),
             price=Price(input=item.input, output=item.output, cached=item.cached, reasoning=item.reasoning),
         )
         # Serialised with store writes: no batch is stored with a stale price afterwards.
@@ -87,9 +95,8 @@ async def set_price(request: Request) -> Response:
 async def unknown_models(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
-        filters = params.filters(request.query_params, default_since=7 * 86400.0)
-        start = filters.start if filters.start is not None else time.time() - 7 * 86400
-        end = filters.end if filters.end is not None else time.time()
+        params.check_known(request.query_params, UNKNOWN_MODELS)  # the window only: no filter applies here
+        start, end = params.window(request.query_params, default_since=7 * 86400.0)
         rows = await to_thread.run_sync(services(request).store.unknown_cost_models, principal.project, start, end)
     except HeronError as exc:
         return error_response(exc)

@@ -32,16 +32,37 @@ from heron.store.base import ROLLUP_DIMENSIONS
 _AGO = re.compile(r"^(.+)-ago$")
 
 
+_SIDES = ("reference", "current")
+ACCEPTED = params.accepted(
+    *((side, f"{side}_start", f"{side}_end", *(f"{side}_{dim}" for dim in ROLLUP_DIMENSIONS)) for side in _SIDES),
+    "sample", "embeddings", prefixes=tuple(f"{side}_tag." for side in _SIDES),
+)
+"""``reference_language`` or ``current_bogus`` is refused: an ignored filter would compare a window with itself."""
+SERIES = params.accepted(params.WINDOW, "feature")
+ANOMALIES = params.accepted(params.WINDOW)
+
+
+def _one_form(query: QueryParams, side: str) -> None:
+    """``<side>`` or ``<side>_start`` (with an optional ``<side>_end``), never both, never an end alone."""
+    if side in query and f"{side}_start" in query:
+        raise ValidationError(side, f"give {side} or {side}_start/{side}_end, not both")
+    if f"{side}_end" in query and f"{side}_start" not in query:
+        raise ValidationError(f"{side}_end", f"needs {side}_start")
+
+
 def windows(query: QueryParams, now: float) -> tuple[Window, Window]:
-    """(reference, current) from the query; see the module docstring."""
+    """(reference, current) from the query; see the module docstring. Every bound lies in the range
+    :func:`heron.server.api.params.check_time` allows, named by the parameter that set it."""
+    for side in _SIDES:
+        _one_form(query, side)
     if "current_start" in query:
         cur_start = params.timestamp(query["current_start"], "current_start")
         cur_end = params.timestamp(query["current_end"], "current_end") if "current_end" in query else now
     else:
-        cur_end, cur_start = now, now - params.duration(query.get("current", "1d"), "current")
+        cur_end = now
+        cur_start = params.check_time(now - params.duration(query.get("current", "1d"), "current"), "current", now=now)
     if cur_end <= cur_start:
         raise ValidationError("current_end", "must be after current_start")
-    span = cur_end - cur_start
     if "reference_start" in query:
         ref_start = params.timestamp(query["reference_start"], "reference_start")
         ref_end = params.timestamp(query["reference_end"], "reference_end") if "reference_end" in query else cur_start
@@ -54,6 +75,7 @@ def windows(query: QueryParams, now: float) -> tuple[Window, Window]:
         else:
             ref_end = cur_start
             ref_start = ref_end - params.duration(spec, "reference")
+        params.check_time(ref_start, "reference", now=now)
     if ref_end <= ref_start:
         raise ValidationError("reference_end", "must be after reference_start")
     return Window(ref_start, ref_end, _filters(query, "reference")), Window(cur_start, cur_end, _filters(query, "current"))
@@ -76,6 +98,18 @@ def _sample(query: QueryParams) -> int:
     return n
 
 
+EMBEDDINGS = ("0", "1", "false", "true")
+"""What ``embeddings`` takes (any case, blanks stripped)."""
+
+
+def _embeddings(query: QueryParams) -> bool:
+    """``embeddings=0`` skips the user-message embeddings; anything but 0/1 (or false/true) is refused."""
+    raw = query.get("embeddings", "1").strip().lower()
+    if raw not in EMBEDDINGS:
+        raise ValidationError("embeddings", f"must be 1 or 0, got {query.get('embeddings')!r}")
+    return raw in ("1", "true")
+
+
 def _filters(query: QueryParams, side: str) -> dict[str, str]:
     """``<side>_<dim>=v`` for a rollup dimension, ``<side>_tag.<key>=v`` for a tag: every one narrows that side."""
     out = {dim: query[f"{side}_{dim}"] for dim in ROLLUP_DIMENSIONS if f"{side}_{dim}" in query}
@@ -91,9 +125,11 @@ def _filters(query: QueryParams, side: str) -> dict[str, str]:
 async def drift(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
+        params.check_known(request.query_params, ACCEPTED)
         reference, current = windows(request.query_params, time.time())
         svc = services(request)
-        embed = svc.enrichment.embed if svc.enrichment is not None and request.query_params.get("embeddings", "1") != "0" else None
+        wanted = _embeddings(request.query_params)  # checked even when enrichment is off: a bad value is a 400 either way
+        embed = svc.enrichment.embed if svc.enrichment is not None and wanted else None
         limit = _sample(request.query_params)
         report = await to_thread.run_sync(lambda: drift_report(svc.store, project, reference, current, embed=embed, limit=limit))
     except HeronError as exc:
@@ -108,6 +144,7 @@ def _window(window: Window) -> dict[str, Any]:
 async def drift_series(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
+        params.check_known(request.query_params, SERIES)
         start, end = params.window(request.query_params, default_since=7 * 86400.0)
         feature = request.query_params.get("feature") or None
         rows = await to_thread.run_sync(lambda: services(request).store.drift_results(project, start, end, feature=feature))  # type: ignore[attr-defined]
@@ -119,6 +156,7 @@ async def drift_series(request: Request) -> Response:
 async def anomalies(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
+        params.check_known(request.query_params, ANOMALIES)
         start, end = params.window(request.query_params, default_since=86400.0)
         rows = await to_thread.run_sync(lambda: services(request).store.anomalies(project, start, end))  # type: ignore[attr-defined]
     except HeronError as exc:

@@ -21,12 +21,16 @@ from starlette.routing import Route
 
 from heron.errors import AuthError, ConfigError, HeronError, PayloadError, ValidationError
 from heron.schema.mapping import DEFAULT_MAPPING, merged, validate
+from heron.server.api import params
 from heron.server.context import Services, authenticate, services
+from heron.server.ingest.body import SMALL_BODY_BYTES, read_body
+from heron.server.ingest.decode import too_deep
 from heron.server.responses import error_response, json_response
 from heron.server.settings import Settings
 
 log = logging.getLogger("heron.server.mapping")
-_MAX_BODY = 64 * 1024
+ACCEPTED = params.accepted()
+"""``GET /v1/mapping`` takes no query parameters."""
 
 
 def _view(svc: Services, project: str) -> dict[str, Any]:
@@ -55,6 +59,7 @@ async def get_mapping(request: Request) -> Response:
             principal = authenticate(request, "read")
         except AuthError:
             principal = authenticate(request, "write")
+        params.check_known(request.query_params, ACCEPTED)
     except HeronError as exc:
         return error_response(exc)
     svc = services(request)
@@ -66,13 +71,13 @@ async def put_mapping(request: Request) -> Response:
     svc = services(request)
     try:
         principal = authenticate(request, "write")
-        body = await request.body()
-        if len(body) > _MAX_BODY:
-            raise PayloadError("body", f"{len(body)} bytes; at most {_MAX_BODY} are accepted")
+        body = await read_body(request, limit=SMALL_BODY_BYTES)
         try:
             raw = json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError) as exc:
             raise PayloadError("body", f"is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise too_deep() from None
         if not isinstance(raw, dict) or not isinstance(raw.get("mapping"), dict):
             raise PayloadError("mapping", 'the body must be {"mapping": {dimension: [attribute keys]}}')
         own = validate(raw["mapping"])

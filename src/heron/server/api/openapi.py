@@ -1,275 +1,311 @@
-"""The OpenAPI 3.1 document of Heron's HTTP API, built from the same limits and names the code uses."""
+"""The OpenAPI 3.1 document of Heron's HTTP API, built from the names and limits the handlers use.
+
+Every operation the app serves under ``/v1`` (and ``/healthz``, ``/metrics``,
+``/openapi.json``) is listed in :data:`OPERATIONS`; its query parameters are the
+handler's own :class:`~heron.server.api.params.Accepted`, its bodies the msgspec types
+it decodes with (``_openapi_schemas``). Times are bounded by the server's clock, so the
+document is built per request and its ``maximum`` values are the bounds at that moment.
+tests/server/test_openapi_conformance.py holds the app to it with schemathesis.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
+import time
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
+from starlette.convertors import StringConvertor
 
 from heron.schema import limits as L
-from heron.schema.records import Feedback, Interaction
-from heron.store.base import DIMENSIONS, METRICS
+from heron.server import resources
+from heron.server.api import _openapi_params as P
+from heron.server.api import _openapi_responses as R
+from heron.server.api import _openapi_schemas as S
+from heron.server.api import conversations, costs, drift, mapping, params, routes, tags, topics, ux
+from heron.server.ingest.body import SMALL_BODY_BYTES
+from heron.store.base import BUCKET_SECONDS, BUCKETS, DIMENSIONS, METRICS, ROLLUP_DIMENSIONS, SENTIMENTS, RetentionQuery
 
-_TIME_PARAMS: list[dict[str, Any]] = [
-    {"name": "start", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601, epoch seconds, or a duration ago (24h)."},
-    {"name": "end", "in": "query", "schema": {"type": "string"}, "description": "Exclusive; same forms as start."},
-    {"name": "since", "in": "query", "schema": {"type": "string"}, "description": "Duration, e.g. 15m, 24h, 7d (instead of start)."},
-]
-_FILTER_PARAMS: list[dict[str, Any]] = [
-    {"name": d, "in": "query", "schema": {"type": "string"}, "description": f"Only rows whose {d} equals this."} for d in DIMENSIONS
-] + [
-    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 1000}, "description": "Case-insensitive text search in input and output."},
-]
-_ERROR = {"description": "Error naming the field and the limit", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-_INGEST_RESULT = {
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}},
+Schema = dict[str, Any]
+READ, WRITE, METRICS_TOKEN = "read", "write", "metrics"
+SCHEMES = {
+    READ: ("readKey", "A project's read key: queries (heron keys create --scope read)."),
+    WRITE: ("writeKey", "A project's write key: ingest and edits (heron keys create --scope write)."),
+    METRICS_TOKEN: ("metricsToken", "The HERON_METRICS_TOKEN admin token: /metrics of every project."),
 }
+"""Key kinds: each is sent as ``Authorization: Bearer <key>`` or ``X-Heron-Api-Key: <key>``."""
+
+UX_REFUSED = ("rag_source",)
+"""Taken by the UX handlers' ``check_known`` but refused by the store (a call has a list of sources)."""
+UX_DIMENSIONS = tuple(d for d in ux.UX_SLICES if d not in UX_REFUSED)
 
 
-def _ingest(kind: str, schema: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One method on one path: who may call it, what it reads, what it answers."""
+
+    method: str
+    path: str
+    summary: str
+    keys: tuple[str, ...] = ()
+    """The key kinds accepted (:data:`SCHEMES`), the first the usual one; none for public endpoints."""
+    query: params.Accepted | None = None
+    """The handler's accepted query parameters; None where it reads none and ignores the query string."""
+    specific: Callable[[float], dict[str, Schema]] = lambda now: {}
+    """Schemas of the query parameters whose rules are this endpoint's own."""
+    omit: tuple[str, ...] = ()
+    """Names ``query`` lets through only for the handler to refuse them with a reason: not documented."""
+    body: Callable[[float], Schema] | None = None
+    """The requestBody object."""
+    responses: Callable[[], dict[str, Schema]] = lambda: {}
+    description: str = ""
+    path_params: dict[str, Schema] = field(default_factory=dict)
+
+
+def _window_days(days: int) -> str:
+    return f"Windows of at most {days} days (longer: 400 naming start or since)."
+
+
+def _buckets(choices: tuple[str, ...], default: str) -> Schema:
+    return {"enum": list(choices), "default": default,
+            "description": f"At most {params.MAX_BUCKETS:,} buckets over the window (more: 400 naming bucket)."}  # fmt: skip
+
+
+def _metrics_params(now: float, default_bucket: str) -> dict[str, Schema]:
     return {
-        "post": {
-            "summary": f"Ingest a batch of {kind}",
-            "description": (
-                f"At most {L.MAX_BATCH_ITEMS} items and {L.MAX_BODY_BYTES} bytes (also after gzip/deflate decompression). "
-                "Good items are stored even when others are rejected. A 2xx means the accepted items are on disk."
-            ),
-            "security": [{"writeKey": []}],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"type": "object", "required": [kind], "properties": {kind: {"type": "array", "maxItems": L.MAX_BATCH_ITEMS, "items": {"$ref": f"#/components/schemas/{schema}"}}}}}},
-            },
-            "responses": {
-                "200": {"description": "All items accepted", **_INGEST_RESULT},
-                "207": {"description": "Some items rejected; the others accepted", **_INGEST_RESULT},
-                "400": {"description": "Every item rejected, or the body is malformed", **_INGEST_RESULT},
-                "401": _ERROR,
-                "403": _ERROR,
-                "413": _ERROR,
-                "429": {"description": "Too many concurrent requests; see Retry-After"},
-                "503": {"description": "Ingest backlog full; see Retry-After"},
-            },
-        }
+        "bucket": _buckets(BUCKETS, default_bucket),
+        "group_by": P.dimension_or_tag(DIMENSIONS),
+        "metrics": {**P.comma_list(METRICS), "description": "Comma-separated subset; default all."},
     }
 
 
-def _get(summary: str, parameters: list[dict[str, Any]], schema: dict[str, Any]) -> dict[str, Any]:
+def _interactions_params(now: float) -> dict[str, Schema]:
+    return {"limit": P.integer(1, params.MAX_LIMIT, 50), "cursor": {"type": "string", "description": "next_cursor of the previous page."}}
+
+
+def _conversation_params(now: float) -> dict[str, Schema]:
+    value = P.text(conversations.MAX_VALUE)
+    out: dict[str, Schema] = {name: {**value, "description": f"The turn's {column}."} for name, column in conversations.EQUALS}
+    out.update({
+        "q": {**value, "description": "Case-insensitive text in the turn's input messages or output."},
+        "topic": {"anyOf": [{"type": "integer"}, {"const": ""}], "description": "A topic id from /v1/topics (merged topics included)."},
+        "sentiment": {"enum": [*SENTIMENTS, ""]},
+        "frustrated": {**P.caseless(conversations.TRUE + conversations.FALSE), "description": "1: frustration >= 0.5 only."},
+        "errors": {**P.caseless(conversations.TRUE + conversations.FALSE), "description": "1: failed calls only."},
+        "limit": P.integer(1, conversations.MAX_LIMIT, 50),
+        "cursor": {"type": "string", "description": "next_cursor of the previous page."},
+    })  # fmt: skip
+    return out
+
+
+def _ux_params(now: float) -> dict[str, Schema]:
+    slices = {d: {"type": "string", "description": "One slice at a time ('' = not set)."} for d in UX_DIMENSIONS}
+    return {**slices, "group_by": P.dimension_or_tag(UX_DIMENSIONS), "bucket": _buckets(ux.UX_BUCKETS, "all")}
+
+
+def _users_params(now: float) -> dict[str, Schema]:
+    periods = typing.get_args(typing.get_type_hints(RetentionQuery)["period"])
     return {
-        "get": {
-            "summary": summary,
-            "security": [{"readKey": []}],
-            "parameters": parameters,
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}, "400": _ERROR, "401": _ERROR, "403": _ERROR},
-        }
+        **{d: {"type": "string", "description": "One dimension at a time."} for d in ROLLUP_DIMENSIONS},
+        "period": {"enum": list(periods), "default": "day"},
+        "offsets": {**P.int_list(ux.MAX_DAYS, ux.MAX_OFFSETS), "description": "Periods after the cohort's first to report."},
     }
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    (interaction, feedback), components = msgspec.json.schema_components([Interaction, Feedback], ref_template="#/components/schemas/{name}")
-    del interaction, feedback
-    components.update(
-        {
-            "Error": {"type": "object", "properties": {"error": {"type": "string"}, "field": {"type": "string"}}},
-            "IngestResult": {
-                "type": "object",
-                "properties": {
-                    "accepted": {"type": "integer"},
-                    "rejected": {"type": "array", "items": {"type": "object", "properties": {"index": {"type": "integer"}, "field": {"type": "string"}, "error": {"type": "string"}}}},
-                },
-            },
-        }
-    )
-    metric_params = _TIME_PARAMS + _FILTER_PARAMS + [
-        {"name": "bucket", "in": "query", "schema": {"enum": ["minute", "hour", "day"]}},
-        {"name": "group_by", "in": "query", "schema": {"type": "string"}, "description": f"One of {', '.join(DIMENSIONS)} or tag.<key>."},
-        {"name": "metrics", "in": "query", "schema": {"type": "string"}, "description": f"Comma-separated subset of {', '.join(METRICS)}."},
-    ]
-    page = {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}}
-    series = {"type": "object", "properties": {"bucket": {"type": "string"}, "group_by": {"type": ["string", "null"]}, "series": {"type": "array", "items": {"type": "object"}}}}
+def _drift_params(now: float) -> dict[str, Schema]:
+    instant = P.query_time(now)
+    out: dict[str, Schema] = {
+        "current": P.duration("The current window: this long, ending now (default 1d)"),
+        "reference": {"type": "string", "pattern": P.DURATION.replace(r"\s*$", r"(-ago)?\s*$"),
+                      "description": "7d: that long, right before current (default); 7d-ago: current moved back that long."},
+        "sample": P.integer(*drift.SAMPLE_RANGE, drift.SAMPLE_RANGE[1]),
+        "embeddings": {**P.caseless(drift.EMBEDDINGS), "default": "1"},
+    }  # fmt: skip
+    for side in ("reference", "current"):
+        out[f"{side}_start"] = instant
+        out[f"{side}_end"] = {**instant, "description": f"Needs {side}_start; after it."}
+        out.update({f"{side}_{d}": {"type": "string", "description": f"Narrows the {side} side to this {d}."} for d in ROLLUP_DIMENSIONS})
+    return out
+
+
+def _resource_params(now: float) -> dict[str, Schema]:
+    def values(item: Schema, what: str) -> Schema:
+        return {"type": "array", "items": item, "maxItems": resources.MAX_FILTER_VALUES, "description": f"{what}; repeated or comma-separated."}
+
+    label = {"type": "string", "maxLength": L.MAX_ID_CHARS, "pattern": "^[^,]*$"}
+    metric = {"type": "string", "pattern": r"^\s*(" + resources.METRIC.pattern.strip("^$") + r")?\s*$"}
+    return {
+        "bucket": {"enum": list(BUCKET_SECONDS), "default": "minute",
+                   "description": f"At most {params.MAX_BUCKETS:,} buckets and {resources.MAX_POINTS:,} points (more: 400 naming bucket)."},
+        "metric": values(metric, "Metric names"), "host": values(label, "Hosts"), "service": values(label, "Services"),
+        "device": values(label, "GPU indexes"),
+    }  # fmt: skip
+
+
+def _json(component: str, *, required: bool = True) -> Callable[[float], Schema]:
+    """A small JSON body: at most SMALL_BODY_BYTES (413 past it)."""
+    text = f"At most {SMALL_BODY_BYTES:,} bytes."
+    return lambda now: {"required": required, "description": text, "content": S.json_content(S.ref(component))}
+
+
+def _batch(kind: str, item: str, *, inline: bool = False) -> Callable[[float], Schema]:
+    """``{kind: [item, ...]}``; ``inline`` puts the item's schema in the body instead of a reference."""
+
+    def body(now: float) -> Schema:
+        items = S.records(now)[item] if inline else S.ref(item)
+        batch = {"type": "object", "required": [kind], "properties": {kind: {"type": "array", "maxItems": L.MAX_BATCH_ITEMS, "items": items}}}
+        return {"required": True, "content": S.json_content(batch)}
+
+    return body
+
+
+def _tags_params(now: float) -> dict[str, Schema]:
+    top = P.integer(1, tags.MAX_TOP, tags.DEFAULT_TOP)
+    return {"keys": {**top, "description": "Keys returned, most calls first."}, "values": {**top, "description": "Values per key."}}
+
+
+_INGEST = (
+    f"At most {L.MAX_BATCH_ITEMS:,} items and {L.MAX_BODY_BYTES:,} bytes (also after gzip/deflate). Each item is "
+    "validated on its own: good items are stored when others are rejected. A 2xx means the accepted items are on disk."
+)
+_TOPIC_EDIT = "Needs enrichment and a fitted topic model (400 naming enrichment or topics otherwise)."
+_PATH_ID: Schema = {"type": "string", "pattern": f"^{StringConvertor.regex}$"}
+"""What the route's ``{name}`` matches."""
+_PATH_INT: Schema = {"type": "integer"}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("get", "/healthz", "Liveness: 503 while nothing can be stored, 200 degraded while the disk is low", responses=R.healthz),
+    Operation("get", "/metrics", "Prometheus exposition: every project with the admin token, one project with its read key",
+              keys=(READ, METRICS_TOKEN), responses=R.prometheus,
+              description="HERON_METRICS_PUBLIC=1 serves it without a key."),
+    Operation("get", "/openapi.json", "This document", responses=R.document),
+    Operation("get", "/v1/status", "Ingest pipeline state, stored count, enrichment and monitor state, what OTLP spans became",
+              keys=(READ,), query=params.accepted(), responses=R.status),
+    Operation("post", "/v1/interactions", "Ingest a batch of interactions", keys=(WRITE,), body=_batch("interactions", "Interaction"),
+              responses=R.ingest, description=_INGEST),
+    Operation("get", "/v1/interactions", "List interactions, newest first", keys=(READ,), query=routes.INTERACTIONS,
+              specific=_interactions_params, responses=R.interactions),
+    Operation("get", "/v1/interactions/{interaction_id}", "One interaction with its feedback", keys=(READ,), query=routes.NONE,
+              responses=R.interaction, path_params={"interaction_id": _PATH_ID}),
+    Operation("post", "/v1/feedback", "Ingest a batch of feedback (thumbs, ratings, labels, evaluator scores)", keys=(WRITE,),
+              body=_batch("feedback", "Feedback"), responses=R.ingest, description=_INGEST),
+    Operation("post", "/v1/traces", "OTLP/HTTP traces (protobuf or JSON): gen_ai.*, OpenInference and OpenLLMetry spans", keys=(WRITE,),
+              body=lambda now: R.otlp_request(), responses=R.traces,
+              description=f"At most {L.MAX_BATCH_ITEMS:,} spans and {L.MAX_BODY_BYTES:,} bytes (also after gzip/deflate); answered "
+                          "in the request's encoding, rejected spans in partial_success."),
+    Operation("get", "/v1/conversations/{conversation_id}", "One conversation's turns in order, each with feedback and signals",
+              keys=(READ,), query=routes.NONE, responses=R.conversation, path_params={"conversation_id": _PATH_ID}),
+    Operation("get", "/v1/metrics", "Time-bucketed metrics, optionally grouped by a dimension or tag", keys=(READ,), query=routes.METRICS,
+              specific=lambda now: _metrics_params(now, "hour"), responses=R.series),
+    Operation("get", "/v1/metrics/users", "Distinct users per bucket", keys=(READ,), query=routes.USERS,
+              specific=lambda now: _metrics_params(now, "day"), responses=R.series),
+    Operation("get", "/v1/conversations", "Search conversations: one row per conversation with a turn in the window matching every "
+              "filter, newest match first", keys=(READ,), query=conversations.ACCEPTED, specific=_conversation_params,
+              responses=R.conversations),
+    Operation("get", "/v1/prices", "The shipped price table and the project's dated overrides", keys=(READ,), query=costs.PRICES,
+              responses=R.prices),
+    Operation("post", "/v1/prices", "Add a dated price for a model; stored calls from that date on are repriced", keys=(WRITE,),
+              body=_json("PriceIn"), responses=R.price_set),
+    Operation("get", "/v1/costs/unknown-models", "Models with calls of unknown cost (no price)", keys=(READ,),
+              query=costs.UNKNOWN_MODELS, responses=R.unknown_models),
+    Operation("get", "/v1/mapping", "The project's attribute mapping, the effective mapping, the defaults, re-derivation progress",
+              keys=(READ, WRITE), query=mapping.ACCEPTED, responses=R.mapping),
+    Operation("put", "/v1/mapping", "Replace the project's attribute mapping; stored calls are re-derived in the background",
+              keys=(WRITE,), body=_json("MappingIn"), responses=R.mapping_set),
+    Operation("get", "/v1/tags", "The busiest tag keys of the window, each with its busiest values", keys=(READ,), query=tags.ACCEPTED,
+              specific=_tags_params, responses=R.tags),
+    Operation("get", "/v1/ux/summary", "User-experience figures per group and bucket, for one slice", keys=(READ,), query=ux.SUMMARY,
+              specific=_ux_params, omit=UX_REFUSED, responses=R.ux_summary),
+    Operation("get", "/v1/users/active", "Daily, weekly and monthly active users per day", keys=(READ,), query=ux.USERS,
+              specific=_users_params, omit=("tag.<key>",), responses=R.users_days, description=_window_days(ux.MAX_DAYS)),
+    Operation("get", "/v1/users/retention", "Retention of day or week cohorts", keys=(READ,), query=ux.RETENTION,
+              specific=_users_params, omit=("tag.<key>",), responses=R.retention, description=_window_days(ux.MAX_DAYS)),
+    Operation("get", "/v1/users/engagement", "Interactions and engaged time per user and day", keys=(READ,), query=ux.USERS,
+              specific=_users_params, omit=("tag.<key>",), responses=R.engagement, description=_window_days(ux.MAX_DAYS)),
+    Operation("get", "/v1/topics", "The topic table: volume, share, trend and UX figures per topic, for one slice", keys=(READ,),
+              query=topics.SLICED, specific=_ux_params, omit=UX_REFUSED, responses=R.topic_table,
+              description=_window_days(topics.MAX_DAYS) + " Needs enrichment (400 naming enrichment)."),
+    Operation("get", "/v1/topics/flow", "How conversations move between topics, and where sessions end", keys=(READ,),
+              query=topics.SLICED, specific=_ux_params, omit=UX_REFUSED, responses=R.topic_flow,
+              description=_window_days(topics.MAX_DAYS) + " Needs enrichment (400 naming enrichment)."),
+    Operation("get", "/v1/topics/map", "The current model's topics on a plane", keys=(READ,), query=topics.NONE, responses=R.topic_map),
+    Operation("get", "/v1/topics/emerging", "Emerging topics the worker reported", keys=(READ,), query=topics.NONE, responses=R.emerging),
+    Operation("post", "/v1/topics/merge", "Merge topics", keys=(WRITE,), body=_json("MergeIn"), responses=R.topic_id,
+              description=_TOPIC_EDIT),
+    Operation("post", "/v1/topics/fit", "Refit the project's topic model now", keys=(WRITE,), responses=R.topic_fit,
+              description="Needs enrichment; any body is ignored."),
+    Operation("post", "/v1/topics/emerging/{candidate_id}/accept", "Add an emerging topic to the model", keys=(WRITE,),
+              body=_json("AcceptIn", required=False), responses=R.topic_id,
+              description=_TOPIC_EDIT + " Without a body the reported label is kept.",
+              path_params={"candidate_id": _PATH_INT}),
+    Operation("post", "/v1/topics/emerging/{candidate_id}/dismiss", "Dismiss an emerging topic", keys=(WRITE,),
+              responses=R.dismissed, description=_TOPIC_EDIT + " Any body is ignored.", path_params={"candidate_id": _PATH_INT}),
+    Operation("post", "/v1/topics/{topic_id}", "Rename a topic", keys=(WRITE,), body=_json("RenameIn"),
+              responses=R.topic_renamed, description=_TOPIC_EDIT, path_params={"topic_id": _PATH_INT}),
+    Operation("get", "/v1/drift", "Compare two windows of traffic, feature by feature", keys=(READ,), query=drift.ACCEPTED,
+              specific=_drift_params, responses=R.drift,
+              description="current or current_start/current_end, reference or reference_start/reference_end, never both forms."),
+    Operation("get", "/v1/drift/series", "Stored hourly drift results", keys=(READ,), query=drift.SERIES,
+              specific=lambda now: {"feature": {"type": "string", "description": "One feature ('' = all)."}}, responses=R.drift_series),
+    Operation("get", "/v1/anomalies", "Anomalies found in the window", keys=(READ,), query=drift.ANOMALIES, responses=R.anomalies),
+    Operation("post", "/v1/resources", "Ingest a batch of host resource samples (heron agent)", keys=(WRITE,),
+              body=_batch("samples", "ResourceSample", inline=True), responses=R.ingest, description=_INGEST),
+    Operation("get", "/v1/resources", "Host resource series per host, service, metric and device (default: the last hour)",
+              keys=(READ,), query=resources.QUERY, specific=_resource_params, responses=R.resource_series),
+    Operation("get", "/v1/resources/hosts", "Hosts and services that sent samples (default: the last day)", keys=(READ,),
+              query=resources.HOSTS, responses=R.resource_hosts),
+)  # fmt: skip
+
+
+def _security(keys: tuple[str, ...]) -> list[Schema]:
+    """Each key kind in either header: ``Authorization: Bearer`` or ``X-Heron-Api-Key``."""
+    return [{SCHEMES[kind][0] + form: []} for kind in keys for form in ("", "Header")]
+
+
+def _operation(op: Operation, now: float) -> Schema:
+    out: Schema = {"operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{op.method}{op.path}").strip("_"), "summary": op.summary}
+    if op.description:
+        out["description"] = op.description
+    parameters = [{"name": name, "in": "path", "required": True, "schema": schema} for name, schema in op.path_params.items()]
+    if op.query is not None:
+        parameters += P.parameters(op.query, op.specific(now), now, omit=op.omit)
+    if parameters:
+        out["parameters"] = parameters
+    if op.body is not None:
+        out["requestBody"] = op.body(now)
+    out["security"] = _security(op.keys)
+    out["responses"] = op.responses()
+    return out
+
+
+def _security_schemes() -> dict[str, Schema]:
+    out: dict[str, Schema] = {}
+    for name, text in SCHEMES.values():
+        out[name] = {"type": "http", "scheme": "bearer", "description": f"{text} Sent as Authorization: Bearer <key>."}
+        out[name + "Header"] = {"type": "apiKey", "in": "header", "name": "X-Heron-Api-Key", "description": f"{text} Sent as X-Heron-Api-Key."}
+    return out
+
+
+def openapi_document(now: float | None = None) -> dict[str, Any]:
+    """The document as of ``now`` (default: the clock): its time bounds move with the server's clock."""
+    now = time.time() if now is None else now
+    schemas: dict[str, Schema] = {**S.records(now), **S.small_bodies(now), "Error": S.ERROR, "IngestResult": S.INGEST_RESULT,
+                                  "OtlpStatus": S.OTLP_STATUS, **R.components()}  # fmt: skip
+    paths: dict[str, Schema] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op, now)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Heron API", "version": "0.1.0", "description": "Ingest LLM interactions and query them."},
-        "components": {
-            "schemas": components,
-            "securitySchemes": {
-                "writeKey": {"type": "http", "scheme": "bearer", "description": "A project's write key."},
-                "readKey": {"type": "http", "scheme": "bearer", "description": "A project's read key."},
-            },
-        },
-        "paths": {
-            "/v1/interactions": {
-                **_ingest("interactions", "Interaction"),
-                **_get(
-                    "List interactions, newest first",
-                    _TIME_PARAMS + _FILTER_PARAMS + [
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                    ],
-                    page,
-                ),
-            },
-            "/v1/feedback": _ingest("feedback", "Feedback"),
-            "/v1/traces": {
-                "post": {
-                    "summary": "OTLP/HTTP traces (protobuf or JSON); gen_ai.* and OpenInference spans become interactions",
-                    "security": [{"writeKey": []}],
-                    "requestBody": {"content": {"application/x-protobuf": {}, "application/json": {}}},
-                    "responses": {"200": {"description": "ExportTraceServiceResponse, with partial_success for rejected spans"}},
-                }
-            },
-            "/v1/interactions/{interaction_id}": _get(
-                "One interaction with its feedback",
-                [{"name": "interaction_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                {"type": "object"},
-            ),
-            "/v1/conversations": _get(
-                "Search conversations: one row per conversation with a turn in the window matching every filter, newest match first",
-                _TIME_PARAMS + [
-                    {"name": n, "in": "query", "schema": {"type": "string"}, "description": d} for n, d in (
-                        ("model", "Exact model of the matching turn."), ("response_model", "Exact answering model."),
-                        ("environment", "Exact deployment environment."), ("app_version", "Exact app version."),
-                        ("prompt_version", "Exact prompt version."), ("user", "Exact user id (alias user_id)."),
-                        ("topic", "Topic id (merged topics included)."), ("q", "Case-insensitive text in the messages or the reply."),
-                        ("sentiment", "negative (< -0.05), neutral or positive (>= 0.05) user message."),
-                        ("frustrated", "1: frustration >= 0.5 only."), ("errors", "1: failed calls only."),
-                        ("limit", "Rows per page, 1 to 200 (default 50)."), ("cursor", "next_cursor of the previous page."),
-                        ("tag.<key>", "Exact value of a tag of the matching turn, e.g. tag.app.team=support (any key)."))
-                ],
-                {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}},
-            ),
-            "/v1/conversations/{conversation_id}": _get(
-                "One conversation's interactions in order, each with its feedback",
-                [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                {"type": "object"},
-            ),
-            "/v1/metrics": _get("Time-bucketed metrics, optionally grouped by a dimension", metric_params, series),
-            "/v1/metrics/users": _get("Distinct users per bucket", _TIME_PARAMS + _FILTER_PARAMS + metric_params[-3:-1], series),
-            "/v1/tags": _get(
-                "The busiest tag keys of the window (calls carrying them), each with its busiest values: the tag.<key> segments",
-                _TIME_PARAMS + [
-                    {"name": "keys", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}, "description": "Keys returned, most calls first (default 50)."},
-                    {"name": "values", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}, "description": "Values per key, most calls first (default 50)."},
-                ],
-                {"type": "object", "properties": {
-                    "start": {"type": "number"}, "end": {"type": "number"},
-                    "keys": {"type": "array", "items": {"type": "object", "properties": {
-                        "key": {"type": "string"}, "count": {"type": "integer", "description": "Calls carrying the key."},
-                        "distinct": {"type": "integer", "description": "Its distinct values (approximate)."},
-                        "values": {"type": "array", "items": {"type": "object", "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}}},
-                    }}},
-                }},
-            ),
-            "/v1/status": _get(
-                "Ingest pipeline state, stored count and what the project's OTLP spans became (otlp)", [], {"type": "object"}
-            ),
-            "/v1/mapping": {
-                **_get("The project's attribute mapping: its own keys, the effective mapping, the defaults", [], {"type": "object"}),
-                "put": {
-                    "summary": "Replace the project's attribute mapping (write key); stored calls are re-derived in the background",
-                    "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
-                        "mapping": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}}}}},
-                    "responses": {"200": {"description": "Stored; no stored call changed"},
-                                  "202": {"description": "Stored; stored calls are being re-derived"},
-                                  "400": {"description": "Invalid mapping; the error names the field"}},
-                },
-            },
-            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "OK"}}}},
-            **_resource_paths(),
-        },
-    }
-
-
-def _resource_paths() -> dict[str, Any]:
-    """``/v1/resources`` (ingest and query) and ``/v1/resources/hosts``: see server/resources.py, docs/resources.md."""
-    from heron.schema.records import RESOURCE_METRICS, ResourceSample
-
-    _, components = msgspec.json.schema_components([ResourceSample], ref_template="#/components/schemas/{name}")
-    sample = components["ResourceSample"]
-    sample["description"] = (
-        "One reading of a host's resources. Metrics sent by heron agent: "
-        + " ".join(f"{name}: {doc}" for name, doc in RESOURCE_METRICS.items())
-        + " Other snake_case names are stored too. cpu_percent and gpu_utilization_percent must be 0-100; "
-        "other *_percent, *_bytes and *_watts values must be >= 0."
-    )
-    ingest = _ingest("samples", "ResourceSample")
-    body = ingest["post"]["requestBody"]["content"]["application/json"]["schema"]
-    body["properties"]["samples"]["items"] = sample
-    ingest["post"]["summary"] = "Ingest a batch of host resource samples (heron agent)"
-    list_param = {"type": "string"}
-    filters = [
-        {"name": "metric", "in": "query", "schema": list_param, "description": f"Metric name(s), repeated or comma-separated, e.g. {', '.join(RESOURCE_METRICS)}. Default: all."},
-        {"name": "host", "in": "query", "schema": list_param, "description": "Host label(s), repeated or comma-separated."},
-        {"name": "service", "in": "query", "schema": list_param, "description": "Service label(s), repeated or comma-separated."},
-        {"name": "device", "in": "query", "schema": list_param, "description": "GPU index(es), repeated or comma-separated; host-wide series have no device."},
-    ]
-    point = {
-        "type": "object",
-        "properties": {
-            "t": {"type": "string", "format": "date-time", "description": "Bucket start (UTC)."},
-            "avg": {"type": "number"},
-            "min": {"type": "number"},
-            "max": {"type": "number"},
-            "last": {"type": "number", "description": "The bucket's latest sample."},
-            "count": {"type": "integer"},
-        },
-    }
-    series = {
-        "type": "object",
-        "properties": {
-            "bucket": {"type": "string"},
-            "start": {"type": "number"},
-            "end": {"type": "number"},
-            "series": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "host": {"type": "string"},
-                        "service": {"type": ["string", "null"]},
-                        "metric": {"type": "string"},
-                        "device": {"type": ["string", "null"]},
-                        "points": {"type": "array", "items": point},
-                    },
-                },
-            },
-        },
-    }
-    hosts = {
-        "type": "object",
-        "properties": {
-            "start": {"type": "number"},
-            "end": {"type": "number"},
-            "hosts": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "host": {"type": "string"},
-                        "service": {"type": ["string", "null"]},
-                        "metrics": {"type": "array", "items": {"type": "string"}},
-                        "devices": {"type": "array", "items": {"type": "string"}},
-                        "last_seen": {"type": "string", "format": "date-time"},
-                        "samples": {"type": "integer"},
-                    },
-                },
-            },
-        },
-    }
-    bucket = {"name": "bucket", "in": "query", "schema": {"enum": ["minute", "hour", "day"]}, "description": "Default minute; at most 10,000 buckets and 100,000 points per request."}
-    return {
-        "/v1/resources": {
-            **ingest,
-            **_get(
-                "Host resource series: avg, min, max, last and count per bucket per host, service, metric and device (default: the last hour)",
-                _TIME_PARAMS + [bucket] + filters,
-                series,
+        "info": {
+            "title": "Heron API",
+            "version": "0.1.0",
+            "description": (
+                "Ingest LLM interactions and query them. Every request: a request line plus headers over 64 KiB is answered 431 "
+                "(the connection is closed); a query parameter an endpoint does not read is refused with 400 naming it."
             ),
         },
-        "/v1/resources/hosts": _get(
-            "Hosts and services that sent samples, with their metrics, GPUs and last sample time (default: the last day)",
-            _TIME_PARAMS,
-            hosts,
-        ),
+        "components": {"schemas": schemas, "securitySchemes": _security_schemes()},
+        "paths": paths,
     }

@@ -16,6 +16,11 @@ from heron.server.responses import error_response, json_response
 from heron.store.base import InteractionQuery, MetricsQuery, UsersQuery
 
 DEFAULT_WINDOW = 86_400.0
+_TAGS = ("tag.",)
+INTERACTIONS = params.accepted(params.FILTERS, "limit", "cursor", prefixes=_TAGS)
+METRICS = params.accepted(params.FILTERS, "bucket", "group_by", "metrics", prefixes=_TAGS)
+USERS = params.accepted(params.FILTERS, "bucket", "group_by", prefixes=_TAGS)
+NONE = params.accepted()
 
 
 def select_metrics(rows: list[dict[str, object]], names: tuple[str, ...]) -> list[dict[str, object]]:
@@ -26,6 +31,7 @@ def select_metrics(rows: list[dict[str, object]], names: tuple[str, ...]) -> lis
 async def list_interactions(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
+        params.check_known(request.query_params, INTERACTIONS)
         query = InteractionQuery(
             project=principal.project,
             filters=params.filters(request.query_params, default_since=None),
@@ -41,6 +47,7 @@ async def list_interactions(request: Request) -> Response:
 async def get_interaction(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
+        params.check_known(request.query_params, NONE)
         ident = request.path_params["interaction_id"]
         item = await to_thread.run_sync(services(request).store.get_interaction, principal.project, ident)
     except HeronError as exc:
@@ -53,6 +60,7 @@ async def get_interaction(request: Request) -> Response:
 async def get_conversation(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
+        params.check_known(request.query_params, NONE)
         ident = request.path_params["conversation_id"]
         items = await to_thread.run_sync(services(request).store.conversation, principal.project, ident)
     except HeronError as exc:
@@ -72,6 +80,7 @@ def _window(request: Request) -> tuple[float, float, object]:
 async def metrics(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
+        params.check_known(request.query_params, METRICS)
         start, end, filters = _window(request)
         bucket = params.bucket(request.query_params)
         params.check_buckets(start, end, bucket)
@@ -94,6 +103,7 @@ async def metrics(request: Request) -> Response:
 async def users(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
+        params.check_known(request.query_params, USERS)
         start, end, filters = _window(request)
         bucket = params.bucket(request.query_params, default="day")
         params.check_buckets(start, end, bucket)

@@ -12,25 +12,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from heron.errors import HeronError, ValidationError
+from heron.errors import HeronError
 from heron.server.api import params
 from heron.server.context import authenticate, services
 from heron.server.responses import error_response, json_response
 
 DEFAULT_TOP = 50
 MAX_TOP = 200
+ACCEPTED = params.accepted(params.WINDOW, "keys", "values")
 
 
 def _top(query: QueryParams, name: str) -> int:
-    raw = query.get(name, str(DEFAULT_TOP))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOP:
-        raise ValidationError(name, f"must be an integer from 1 to {MAX_TOP}, got {raw!r}")
-    return int(raw)
+    return params.bounded_int(query, name, default=DEFAULT_TOP, low=1, high=MAX_TOP)
 
 
 async def list_tags(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
+        params.check_known(request.query_params, ACCEPTED)
         start, end = params.window(request.query_params, default_since=7 * 86400.0)
         keys, values = _top(request.query_params, "keys"), _top(request.query_params, "values")
         store = services(request).store

@@ -19,11 +19,18 @@ from heron.analytics import topics as analytics
 from heron.analytics.topic_map import topic_map
 from heron.errors import HeronError, ValidationError
 from heron.server.api import params
-from heron.server.api.ux import ux_slice
+from heron.server.api.ux import UX_SLICES, ux_slice
 from heron.server.context import authenticate, services
-from heron.server.ingest.decode import split_msgspec_error
+from heron.server.ingest.body import SMALL_BODY_BYTES, read_body
+from heron.server.ingest.decode import split_msgspec_error, too_deep
 from heron.server.responses import error_response, json_response
 from heron.server.topics import MIN_MESSAGES, Topics
+
+SLICED = params.accepted(params.WINDOW, UX_SLICES, prefixes=("tag.",))
+"""The table and the flow: a window and one slice (heron.server.api.ux)."""
+NONE = params.accepted()
+MAX_DAYS = 400
+"""Longest window of the table (read twice, for the trend, with a daily series per topic) and the flow."""
 
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
@@ -55,6 +62,8 @@ def _decode(body: bytes, kind: type[Any]) -> Any:
         raise ValidationError(*split_msgspec_error(exc)) from exc
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ValidationError("body", f"is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise too_deep() from None
 
 
 def _path_int(request: Request, name: str) -> int:
@@ -68,8 +77,9 @@ def _path_int(request: Request, name: str) -> int:
 async def topic_table(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
+        params.check_known(request.query_params, SLICED)
+        start, end = params.window(request.query_params, default_since=7 * 86400.0, max_days=MAX_DAYS)
         topics = _topics(request)
-        start, end = params.window(request.query_params, default_since=7 * 86400.0)
         store, merged, where = services(request).store, topics.merged(project), ux_slice(request)
 
         def read() -> dict[str, Any]:
@@ -95,8 +105,9 @@ def _slice_dict(where: tuple[str, str] | None) -> dict[str, str | None]:
 async def topic_flow(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
+        params.check_known(request.query_params, SLICED)
+        start, end = params.window(request.query_params, default_since=7 * 86400.0, max_days=MAX_DAYS)
         topics = _topics(request)
-        start, end = params.window(request.query_params, default_since=7 * 86400.0)
         merged, where = topics.merged(project), ux_slice(request)
         rows = await to_thread.run_sync(lambda: services(request).store.topic_flow(project, start, end, topic_map=merged, where=where))  # type: ignore[attr-defined]
         labels = {topic_id: info["label"] for topic_id, info in topics.describe(project).items()}
@@ -109,6 +120,7 @@ async def topic_layout(request: Request) -> Response:
     """The current model's topics on a plane (classical MDS of their centroids); volumes come from ``/v1/topics``."""
     try:
         project = authenticate(request, "read").project
+        params.check_known(request.query_params, NONE)
         topics = _topics(request)
         version, model = topics.version(project), topics.model(project)
         if model is None:
@@ -125,6 +137,7 @@ async def topic_layout(request: Request) -> Response:
 async def emerging(request: Request) -> Response:
     try:
         project = authenticate(request, "read").project
+        params.check_known(request.query_params, NONE)
         found = _topics(request).emerging_for(project)
     except HeronError as exc:
         return error_response(exc)
@@ -138,8 +151,7 @@ def _edit(action: Callable[[Request, Topics, str], Any]) -> Callable[[Request], 
         try:
             project = authenticate(request, "write").project
             topics = _topics(request)
-            body = await request.body()
-            request.state.body = body
+            request.state.body = await read_body(request, limit=SMALL_BODY_BYTES)
             result = await to_thread.run_sync(lambda: action(request, topics, project))
         except HeronError as exc:
             return error_response(exc)

@@ -13,13 +13,27 @@ from heron.server.context import authenticate, services
 from heron.server.responses import error_response, json_response
 from heron.store.base import DIMENSIONS, ROLLUP_DIMENSIONS, ActivityQuery, RetentionQuery
 
+UX_SLICES: tuple[str, ...] = (*DIMENSIONS, "language", "topic_id")
+"""What ``?<dim>=value`` may slice UX figures by, besides ``tag.<key>`` (the store names what it cannot use)."""
+UX_BUCKETS = ("all", "hour", "day")
+"""The UX rollups' grain is the hour."""
+SUMMARY = params.accepted(params.WINDOW, "group_by", "bucket", UX_SLICES, prefixes=("tag.",))
+MAX_DAYS = 400
+"""Longest window of the user figures: one row per day (per cohort for retention) is built for each."""
+USERS = params.accepted(params.WINDOW, ROLLUP_DIMENSIONS, prefixes=("tag.",))
+"""``tag.<key>`` is let through to be refused by :func:`_slice`, which says why."""
+RETENTION = params.accepted(USERS.names, "period", "offsets", prefixes=USERS.prefixes)
+MAX_OFFSETS = 100
+
 
 async def ux_summary(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
+        params.check_known(request.query_params, SUMMARY)
         start, end = params.window(request.query_params, default_since=7 * 86400.0)
         group_by = request.query_params.get("group_by") or None
-        bucket = request.query_params.get("bucket", "all")
+        bucket = params.bucket(request.query_params, default="all", choices=UX_BUCKETS)
+        params.check_buckets(start, end, bucket)
         svc = services(request)
         merged = svc.enrichment.topics.merged(principal.project) if svc.enrichment is not None and group_by == "topic_id" else None
         where = ux_slice(request)
@@ -30,10 +44,6 @@ async def ux_summary(request: Request) -> Response:
         return error_response(exc)
     dim, value = where if where is not None else (None, None)
     return json_response({"start": start, "end": end, "group_by": group_by, "bucket": bucket, "dim": dim, "value": value, "series": rows})
-
-
-UX_SLICES: tuple[str, ...] = (*DIMENSIONS, "language", "topic_id")
-"""What ``?<dim>=value`` may slice UX figures by, besides ``tag.<key>`` (the store names what it cannot use)."""
 
 
 def ux_slice(request: Request) -> tuple[str, str] | None:
@@ -62,7 +72,8 @@ def _slice(request: Request) -> tuple[str | None, str | None]:
 async def active_users(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
-        start, end = params.window(request.query_params, default_since=30 * 86400.0)
+        params.check_known(request.query_params, USERS)
+        start, end = params.window(request.query_params, default_since=30 * 86400.0, max_days=MAX_DAYS)
         dim, value = _slice(request)
         query = ActivityQuery(project=principal.project, start=start, end=end, dim=dim, value=value)
         rows = await to_thread.run_sync(services(request).store.active_users, query)  # type: ignore[attr-defined]
@@ -74,14 +85,11 @@ async def active_users(request: Request) -> Response:
 async def retention(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
-        start, end = params.window(request.query_params, default_since=60 * 86400.0)
+        params.check_known(request.query_params, RETENTION)
+        start, end = params.window(request.query_params, default_since=60 * 86400.0, max_days=MAX_DAYS)
         dim, value = _slice(request)
         period = request.query_params.get("period", "day")
-        raw = request.query_params.get("offsets")
-        try:
-            offsets = tuple(int(x) for x in raw.split(",")) if raw else None
-        except ValueError as exc:
-            raise ValidationError("offsets", f"must be comma-separated integers, got {raw!r}") from exc
+        offsets = _offsets(request.query_params.get("offsets"))
         query = RetentionQuery(project=principal.project, start=start, end=end, period=period, offsets=offsets, dim=dim, value=value)  # type: ignore[arg-type]
         result = await to_thread.run_sync(services(request).store.retention, query)  # type: ignore[attr-defined]
     except HeronError as exc:
@@ -89,10 +97,27 @@ async def retention(request: Request) -> Response:
     return json_response({"start": start, "end": end, "dim": dim, "value": value, **result})
 
 
+def _offsets(raw: str | None) -> tuple[int, ...] | None:
+    """``offsets=1,7,30``: at most MAX_OFFSETS integers, each 0..MAX_DAYS (days or weeks after the cohort's first)."""
+    if not raw:
+        return None
+    parts = raw.split(",")
+    if len(parts) > MAX_OFFSETS:
+        raise ValidationError("offsets", f"takes at most {MAX_OFFSETS} values, got {len(parts)}")
+    try:
+        offsets = tuple(int(x) for x in parts)
+    except ValueError as exc:
+        raise ValidationError("offsets", f"must be comma-separated integers, got {raw!r}") from exc
+    if any(not 0 <= k <= MAX_DAYS for k in offsets):
+        raise ValidationError("offsets", f"must each be from 0 to {MAX_DAYS}, got {raw!r}")
+    return offsets
+
+
 async def engagement(request: Request) -> Response:
     try:
         principal = authenticate(request, "read")
-        start, end = params.window(request.query_params, default_since=7 * 86400.0)
+        params.check_known(request.query_params, USERS)
+        start, end = params.window(request.query_params, default_since=7 * 86400.0, max_days=MAX_DAYS)
         dim, value = _slice(request)
         query = ActivityQuery(project=principal.project, start=start, end=end, dim=dim, value=value)
         result = await to_thread.run_sync(services(request).store.engagement, query)  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from heron.errors import PayloadError, ValidationError
+from heron.schema import limits as L
 from heron.schema.mapping import DEFAULT_MAPPING, AttributeMapping
 from heron.schema.normalize import normalize_feedback, normalize_interaction
 from heron.schema.records import Feedback, FeedbackBatch, Interaction, InteractionBatch
@@ -34,6 +35,11 @@ def split_msgspec_error(exc: Exception, prefix: str = "") -> tuple[str, str]:
         return prefix or "body", text
     path = match.group("path")
     return path or prefix or "body", text[: match.start()]
+
+
+def too_deep(field: str = "body") -> PayloadError:
+    """The 400 for JSON nested past what the decoder follows (msgspec and json raise RecursionError)."""
+    return PayloadError(field, f"JSON is nested too deeply to parse; values may nest at most {L.MAX_NESTING} levels")
 
 
 @dataclass(slots=True)
@@ -63,6 +69,8 @@ def _envelope(decoder: msgspec.json.Decoder[Any], body: bytes, key: str) -> list
         raise PayloadError("body", f"is not valid JSON: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise PayloadError("body", f"is not valid UTF-8 (byte {exc.start})") from exc
+    except RecursionError:
+        raise too_deep() from None
 
 
 def _literal_values(struct: type, name: str) -> list[str]:
@@ -103,6 +111,8 @@ def _items(
             out.reject(index, "item", f"is not valid UTF-8 (byte {exc.start} of the item)")
         except ValidationError as exc:
             out.reject(index, exc.field, exc.message)
+        except RecursionError:
+            out.reject(index, "item", too_deep("item").message)
     return out
 
 

@@ -4,7 +4,16 @@ Request handlers call :meth:`IngestPipeline.submit`, which returns once the
 records are fsynced in the write-ahead log (that is what a 2xx promises). The
 committer thread coalesces concurrent requests into one fsync; the writer
 thread folds committed frames into large store writes. Memory is bounded: past
-``max_pending`` records not yet in the store, submit raises OverloadedError.
+``max_pending`` records or ``max_pending_bytes`` of frames not yet in the store,
+submit raises OverloadedError.
+
+Nothing is acknowledged that cannot be written: while the store writer fails
+(or has died), :attr:`IngestPipeline.failure` says why, submissions are refused
+with a 503, and ``/healthz`` turns unhealthy. The writer keeps retrying its
+batch (the frames are safe in the log); a store that must be reopened (DuckDB
+invalidates itself after a fatal error such as ENOSPC during a checkpoint) is
+reopened, and whatever it lost since its last durable commit is replayed from
+the log before the batch is retried.
 """
 
 from __future__ import annotations
@@ -21,9 +30,9 @@ from typing import Any
 
 import msgspec
 
-from heron.errors import OverloadedError, StoreError
+from heron.errors import HeronError, InsufficientStorageError, OverloadedError, StoreError, StoreUnusableError
 from heron.schema.records import Feedback, Interaction, ResourceSample
-from heron.server.ingest.wal import WriteAheadLog
+from heron.server.ingest.wal import Damage, WriteAheadLog
 from heron.store.base import Store
 
 log = logging.getLogger("heron.server.ingest")
@@ -58,6 +67,11 @@ class _Pending:
     done: Future[None] = field(default_factory=Future)
     lsn: int = 0
     """Set once the frame is in the log."""
+    nbytes: int = 0
+    """The frame's size, what it counts against ``max_pending_bytes`` (the payload is let go once logged)."""
+
+    def __post_init__(self) -> None:
+        self.nbytes = len(self.payload)
 
     @property
     def size(self) -> int:
@@ -83,6 +97,11 @@ class PipelineStats:
     store_writes: int = 0
     store_errors: int = 0
     overloaded: int = 0
+    refused_failing: int = 0
+    """Submissions refused because the store writer was failing."""
+    wal_failures: int = 0
+    """Commits the write-ahead log could not make durable (disk full, I/O error); none acknowledged."""
+    store_reopens: int = 0
     last_write_seconds: float = 0.0
 
 
@@ -108,6 +127,7 @@ class IngestPipeline:
         wal: WriteAheadLog,
         *,
         max_pending: int = 500_000,
+        max_pending_bytes: int = 128 << 20,
         batch_records: int = 20_000,
         batch_age: float = 0.05,
         on_committed: Committed | None = None,
@@ -117,6 +137,7 @@ class IngestPipeline:
         self.store = store
         self.wal = wal
         self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
         self.batch_records = batch_records
         self.batch_age = batch_age
         self.on_committed = on_committed
@@ -126,20 +147,34 @@ class IngestPipeline:
         self._commit_q: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._write_q: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._pending = 0
+        self._pending_bytes = 0
         self._pending_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._idle = threading.Condition()
+        self._failure: str | None = None
+        """Set while store writes fail, cleared by the next that succeeds."""
+        self._dead: str | None = None
+        """Set for good when an ingest thread dies."""
+        self.wal_damage: list[Damage] = []
+        """Damage in the log that hid frames the store had not applied (acknowledged, unrecoverable)."""
 
     # -- lifecycle -----------------------------------------------------------------
 
     def recover(self) -> int:
-        """Replay committed frames the store has not applied; returns records replayed."""
+        """Number new frames after what the store applied, then replay what it has not; returns
+        records replayed."""
+        self.wal_damage = self.wal.reconcile(self.store.applied_lsn())
+        for item in self.wal_damage:
+            log.error("acknowledged records may be lost: %s", item.describe())
+        return self._replay()
+
+    def _replay(self, upto: int | None = None) -> int:
         replayed = 0
         interactions: list[Interaction] = []
         feedback: list[Feedback] = []
         resources: list[ResourceSample] = []
         last = 0
-        for lsn, payload in self.wal.read(self.store.applied_lsn()):
+        for lsn, payload in self.wal.read(self.store.applied_lsn(), upto):
             frame = _decode_frame(payload)
             interactions.extend(frame.interactions)
             feedback.extend(frame.feedback)
@@ -162,7 +197,7 @@ class IngestPipeline:
     def start(self) -> None:
         self.recover()
         for target, name in ((self._commit_loop, "heron-wal"), (self._write_loop, "heron-writer")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread = threading.Thread(target=self._supervised, args=(target, name), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -173,6 +208,39 @@ class IngestPipeline:
             thread.join(timeout)
         self._threads.clear()
         self.wal.close()
+
+    def _supervised(self, loop: Callable[[], None], name: str) -> None:
+        """Run a thread's loop; if it dies, say so, so nothing more is acknowledged."""
+        try:
+            loop()
+        except BaseException as exc:
+            self._dead = f"the {name} thread stopped: {exc!r}"
+            log.exception("ingest thread %s died; ingest is refused until restart (the log replays)", name)
+            if loop == self._commit_loop:  # nothing else will answer what waits for it
+                self._fail_queued(StoreError(self._dead))
+            raise
+
+    def _fail_queued(self, exc: HeronError) -> None:
+        while True:
+            try:
+                item = self._commit_q.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Pending):
+                self._release(item.size, item.nbytes)
+                item.done.set_exception(exc)
+
+    @property
+    def failure(self) -> str | None:
+        """Why records cannot be stored right now (None when they can)."""
+        return self._dead or self._failure
+
+    def disk_low(self) -> str | None:
+        """Why ingest is refused for lack of space (None when there is room)."""
+        wal = self.wal
+        if wal.min_free_bytes and wal.free_bytes() < wal.min_free_bytes:
+            return f"the data directory has less than {wal.min_free_bytes // (1024 * 1024)} MiB free; ingest answers 507"
+        return None
 
     @property
     def pending(self) -> int:
@@ -192,15 +260,26 @@ class IngestPipeline:
 
     # -- submission ----------------------------------------------------------------
 
-    def _reserve(self, n: int) -> None:
+    def backlog_full(self) -> str | None:
+        """Why a new frame would be refused now (None while there is room): checked before a request's
+        body is read, so an overloaded server does not read and decode what it will refuse."""
+        if self._pending >= self.max_pending or self._pending_bytes >= self.max_pending_bytes:
+            return f"ingest backlog is full ({self._pending} records, {self._pending_bytes >> 20} MiB waiting for storage); retry later"
+        return None
+
+    def _reserve(self, n: int, nbytes: int) -> None:
+        """Count a frame against the backlog: at most ``max_pending`` records and ``max_pending_bytes``
+        (records differ in size a hundredfold; the bytes bound the memory the backlog holds)."""
         with self._pending_lock:
-            if self._pending + n > self.max_pending and self._pending:
+            full = self._pending + n > self.max_pending or self._pending_bytes + nbytes > self.max_pending_bytes
+            if full and self._pending:
                 self.stats.overloaded += 1
                 raise OverloadedError(
-                    f"ingest backlog is full ({self._pending} records waiting for storage); retry later",
+                    f"ingest backlog is full ({self._pending} records, {self._pending_bytes >> 20} MiB waiting for storage); retry later",
                     retry_after=1.0,
                 )
             self._pending += n
+            self._pending_bytes += nbytes
 
     def submit_nowait(
         self,
@@ -210,8 +289,12 @@ class IngestPipeline:
         resources: Sequence[ResourceSample] = (),
     ) -> Future[None]:
         """Queue an encoded frame; the future resolves when it is durable."""
+        failure = self.failure
+        if failure is not None:
+            self.stats.refused_failing += 1
+            raise OverloadedError(f"storage is failing, nothing is accepted until it recovers: {failure}", retry_after=5.0)
         item = _Pending(payload, interactions, feedback, resources)
-        self._reserve(item.size)
+        self._reserve(item.size, item.nbytes)
         self._commit_q.put(item)
         return item.done
 
@@ -240,15 +323,20 @@ class IngestPipeline:
             if items:
                 try:
                     lsns = self.wal.append([item.payload for item in items])
-                except OSError as exc:
+                except (OSError, InsufficientStorageError) as exc:
+                    self.stats.wal_failures += 1
                     log.error("write-ahead log append failed: %s", exc)
+                    error = exc if isinstance(exc, InsufficientStorageError) else OverloadedError(
+                        f"the write-ahead log could not be written ({exc}); nothing was stored, retry later", retry_after=5.0
+                    )
                     for item in items:
-                        self._release(item.size)
-                        item.done.set_exception(StoreError(f"write-ahead log failed: {exc}"))
+                        self._release(item.size, item.nbytes)
+                        item.done.set_exception(error)
                 else:
                     self.stats.wal_commits += 1
                     for lsn, item in zip(lsns, items):
                         item.lsn = lsn
+                        item.payload = b""  # in the log now; the records are kept decoded for the store
                         self._write_q.put(item)
                         self.stats.accepted_interactions += len(item.interactions)
                         self.stats.accepted_feedback += len(item.feedback)
@@ -313,11 +401,15 @@ class IngestPipeline:
             try:
                 self.store.write(interactions, feedback, lsn=lsn, resources=resources)
                 break
-            except StoreError as exc:  # keep the data: it is in the WAL; retry with backoff
+            except Exception as exc:  # keep the data: it is in the WAL; refuse new data, retry with backoff
                 self.stats.store_errors += 1
+                self._failure = f"store write failed: {exc}"
                 log.error("store write failed, retrying in %.1fs: %s", delay, exc)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+                if isinstance(exc, StoreUnusableError):
+                    self._reopen(before=frames[0].lsn)
+        self._failure = None
         self.stats.last_write_seconds = time.perf_counter() - started
         self.stats.store_writes += 1
         self.stats.stored_records += records
@@ -326,9 +418,23 @@ class IngestPipeline:
                 self.on_stored(self.stats.last_write_seconds, records)
             except Exception:
                 log.exception("on_stored hook failed")
-        self._release(records)
+        self._release(records, sum(frame.nbytes for frame in frames))
         if self.stats.store_writes % 50 == 0:
             self.wal.prune(lsn)
+
+    def _reopen(self, before: int) -> None:
+        """Reopen a store that refuses every statement, and replay from the log what it lost
+        (frames up to ``before`` - 1; the batch in hand is retried by the caller)."""
+        reopen = getattr(self.store, "reopen", None)
+        if reopen is None:
+            return
+        try:
+            reopen()
+            self.stats.store_reopens += 1
+            replayed = self._replay(upto=before - 1)
+            log.warning("store reopened; %d records replayed from the write-ahead log", replayed)
+        except Exception as exc:
+            log.error("reopening the store failed, retrying: %s", exc)
 
     def _price(self, interactions: Sequence[Interaction]) -> None:
         if self.pricer is not None and interactions:
@@ -343,9 +449,10 @@ class IngestPipeline:
         self._write_q.put(_Task(task, future))
         return future
 
-    def _release(self, n: int) -> None:
+    def _release(self, n: int, nbytes: int) -> None:
         with self._pending_lock:
             self._pending -= n
+            self._pending_bytes -= nbytes
         if self._pending == 0:
             with self._idle:
                 self._idle.notify_all()

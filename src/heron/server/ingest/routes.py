@@ -1,7 +1,10 @@
 """Ingest endpoints: batch JSON for interactions and feedback, and OTLP/HTTP traces.
 
-Each handler authenticates first, bounds concurrency and size, decodes off
-the event loop, and answers only after the accepted records are durable.
+Each handler authenticates first, reads the body within its size and time
+limits (ingest/body.py), only then takes a concurrency slot, decodes off the
+event loop (in the helper processes of ingest/offload.py when there are any,
+else in at most ``HERON_DECODE_THREADS`` threads, so reads never queue behind
+ingest for a thread), and answers only after the accepted records are durable.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from starlette.routing import Route
 
 from heron.errors import HeronError
 from heron.server.context import authenticate, services
-from heron.server.ingest.body import decompress, read_body
+from heron.server.ingest.body import read_body
 from heron.server.ingest.decode import Decoded, decode_feedback, decode_interactions
-from heron.server.ingest.offload import MappedTraces, map_traces
-from heron.server.ingest.pipeline import decode_frame, encode_frame
+from heron.server.ingest.offload import MappedTraces, decode_batch, map_traces
+from heron.server.ingest.pipeline import decode_frame
 from heron.server.responses import error_response, json_response
 
 
@@ -34,28 +37,31 @@ async def ingest_batch(request: Request, decode: Callable[..., Decoded], kind: s
     svc = services(request)
     try:
         principal = authenticate(request, "write")
+        svc.admit()
+        body = await read_body(request)  # before the slot: a slow sender must not hold one
+
         async with svc.ingest_slot():
-            body = await read_body(request)
-
-            def work() -> tuple[Decoded, dict[str, list[Any]], bytes]:
-                data = decompress(body, request.headers.get("content-encoding"))
-                decoded = decode(data, project=principal.project, now=time.time(), mapping=svc.mapping_for(principal.project))
-                lists: dict[str, list[Any]] = {"interactions": [], "feedback": [], "resources": []}
-                lists[kind] = decoded.items
-                payload = encode_frame(**lists) if decoded.items else b""
-                return decoded, lists, payload
-
-            decoded, lists, payload = await to_thread.run_sync(work)
-            if decoded.items:
-                await svc.pipeline.submit(payload, **lists)
+            args = (decode, body, request.headers.get("content-encoding"), kind, principal.project, time.time(),
+                    svc.mapping_for(principal.project))  # fmt: skip
+            if svc.offload is None:
+                batch = await to_thread.run_sync(decode_batch, *args, True, limiter=svc.decode)
+                records = batch.records or {}
+            else:  # validated in a helper process, off the server's interpreter lock
+                batch = await asyncio.get_running_loop().run_in_executor(svc.offload, decode_batch, *args)
+                records = {}
+                if batch.accepted:
+                    frame = await to_thread.run_sync(decode_frame, batch.payload, limiter=svc.decode)
+                    records = {"interactions": frame.interactions, "feedback": frame.feedback, "resources": frame.resources}
+            if batch.accepted:
+                await svc.pipeline.submit(batch.payload, **records)
     except HeronError as exc:
         svc.rejected_requests += 1
         return error_response(exc)
-    svc.rejected_items += len(decoded.rejected)
-    result: dict[str, Any] = {"accepted": len(decoded.items), "rejected": decoded.rejected}
-    if not decoded.rejected:
+    svc.rejected_items += len(batch.rejected)
+    result: dict[str, Any] = {"accepted": batch.accepted, "rejected": batch.rejected}
+    if not batch.rejected:
         return json_response(result, 200)
-    return json_response(result, 207 if decoded.items else 400)
+    return json_response(result, 207 if batch.accepted else 400)
 
 
 async def ingest_interactions(request: Request) -> Response:
@@ -73,21 +79,23 @@ async def ingest_traces(request: Request) -> Response:
     as_json = content_type == "application/json"
     try:
         principal = authenticate(request, "write")
+        svc.admit()
+        body = await read_body(request)
         async with svc.ingest_slot():
-            body = await read_body(request)
             mapping = svc.mapping_for(principal.project)
             args = (body, request.headers.get("content-encoding"), content_type, principal.project, time.time(), mapping)
             if svc.offload is None:
-                mapped = await to_thread.run_sync(map_traces, *args)
+                mapped = await to_thread.run_sync(map_traces, *args, limiter=svc.decode)
             else:
                 mapped = await asyncio.get_running_loop().run_in_executor(svc.offload, map_traces, *args)
-            if mapped.accepted:
-                frame = decode_frame(mapped.payload)
+            if mapped.accepted:  # the records, for the store writer: never on the event loop (a 512-span frame is ~10 ms)
+                frame = await to_thread.run_sync(decode_frame, mapped.payload, limiter=svc.decode)
                 await svc.pipeline.submit(mapped.payload, frame.interactions, frame.feedback)
     except HeronError as exc:
         svc.rejected_requests += 1
         response = error_response(exc)
-        return _otlp_error(str(exc), response.status_code, as_json, response.headers.get("retry-after"))
+        kept = {name: response.headers[name] for name in ("retry-after", "connection") if name in response.headers}
+        return _otlp_error(str(exc), response.status_code, as_json, kept)
     svc.rejected_items += len(mapped.rejected)
     svc.otlp_counts(principal.project).add(mapped.counts, skipped=mapped.skipped, rejected=len(mapped.rejected))
     return _otlp_success(mapped, as_json)
@@ -111,9 +119,8 @@ def _otlp_success(result: MappedTraces, as_json: bool) -> Response:
     return Response(message.SerializeToString(), media_type="application/x-protobuf")
 
 
-def _otlp_error(text: str, status: int, as_json: bool, retry_after: str | None) -> Response:
-    """OTLP errors carry a google.rpc.Status; JSON clients get the same as JSON."""
-    headers = {"Retry-After": retry_after} if retry_after else None
+def _otlp_error(text: str, status: int, as_json: bool, headers: dict[str, str]) -> Response:
+    """OTLP errors carry a google.rpc.Status; JSON clients get the same as JSON (``headers``: Retry-After, Connection)."""
     if as_json:
         return json_response({"code": status, "message": text}, status, headers)
     from google.rpc.status_pb2 import Status
