@@ -13,7 +13,7 @@ ENVIRONMENT: dict[str, str] = {
     "HERON_HOST": "Interface to listen on (default: 127.0.0.1).",
     "HERON_PORT": "Port to listen on (default: 8787).",
     "HERON_MAX_PENDING": "Records accepted but not yet stored before ingest answers 503 (default: 500000).",
-    "HERON_MAX_PENDING_MB": "MiB of accepted records (their size in the write-ahead log) not yet stored before ingest answers 503; bounds the backlog's memory, about 2.5 times this decoded (default: 128).",
+    "HERON_MAX_PENDING_MB": "MiB of accepted records (their size in the write-ahead log) not yet stored before ingest answers 503; bounds the backlog's memory, about 2.5 times this decoded (default: 48, some 20,000 calls of a few KB: a full store write and more).",
     "HERON_MAX_INFLIGHT": "Concurrent ingest requests before ingest answers 429 (default: 64).",
     "HERON_DECODE_THREADS": "Threads that decode and validate ingest bodies at once; the other ingest requests wait, so reads keep the rest of the machine under an ingest flood (default: the number of cores).",
     "HERON_DUCKDB_MEMORY": "DuckDB memory limit, e.g. '4GB' (default: 512MB; DuckDB's own default, 80% of RAM, lets its cache grow with the store: 2.4 GB under an ingest flood on a 24 GB machine).",
@@ -63,7 +63,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8787
     max_pending: int = 500_000
-    max_pending_mb: int = 128
+    max_pending_mb: int = 48
     max_inflight: int = 64
     decode_threads: int = 2
     duckdb_memory: str | None = None
@@ -90,7 +90,7 @@ class Settings:
             host=host or _env("HERON_HOST", "127.0.0.1"),
             port=port if port is not None else _int("HERON_PORT", 8787),
             max_pending=_int("HERON_MAX_PENDING", 500_000),
-            max_pending_mb=max(1, _int("HERON_MAX_PENDING_MB", 128)),
+            max_pending_mb=max(1, _int("HERON_MAX_PENDING_MB", 48)),
             max_inflight=_int("HERON_MAX_INFLIGHT", 64),
             decode_threads=max(1, _int("HERON_DECODE_THREADS", os.cpu_count() or 1)),
             duckdb_memory=_env("HERON_DUCKDB_MEMORY", "512MB") or None,

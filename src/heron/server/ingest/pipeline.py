@@ -127,7 +127,7 @@ class IngestPipeline:
         wal: WriteAheadLog,
         *,
         max_pending: int = 500_000,
-        max_pending_bytes: int = 128 << 20,
+        max_pending_bytes: int = 48 << 20,
         batch_records: int = 20_000,
         batch_age: float = 0.05,
         on_committed: Committed | None = None,
