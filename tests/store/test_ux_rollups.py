@@ -139,6 +139,19 @@ def test_incremental_equals_rebuild_under_random_arrival(store: DuckDBStore) -> 
     assert sum(r["interactions"] for r in by_topic) == len(pairs)
 
 
+def test_rebuild_skips_the_empty_days_between_turns(store: DuckDBStore) -> None:
+    """One turn from 2000 and a few from today: the rebuild (after PUT /v1/mapping, under the
+    write lock) walks the days that hold turns, not the 9,000 between them (it took 135 s)."""
+    old = _interaction("old", "c-old", 946_771_200.0, "a message from long ago")  # 2000-01-02
+    recent = [_interaction(f"r{k}", "c-new", T0 + 60 * k, f"message {k}") for k in range(3)]
+    _write(store, [(item, _signals(item)) for item in [old, *recent]])
+    incremental = _tables(store)
+    calls: list[tuple[int, int]] = []
+    store.rebuild_ux("p", progress=lambda done, total: calls.append((done, total)))
+    assert len(calls) == 2 and calls[-1][0] == calls[-1][1]  # a chunk for 2000, one for today
+    assert _tables(store) == incremental
+
+
 def test_set_topics_moves_turns_between_topics(store: DuckDBStore) -> None:
     a = _interaction("a", "c1", T0 + 60, "refund please")
     b = _interaction("b", "c1", T0 + 120, "and the invoice")

@@ -306,9 +306,13 @@ def rebuild(con: duckdb.DuckDBPyConnection, project: str | None = None, *, chunk
             revise(con, until=hi + gap)
 
         step(fold)
-        lo = hi
+        # the next chunk starts at the next turn: a store whose turns span years but few days
+        # (one call from 2000, the rest from today) takes two chunks, not 9,000 empty ones
+        after = con.execute(f"SELECT min(start_time) FROM interaction_signals WHERE start_time >= ? {and_project}", [hi, *params]).fetchall()[0][0]
+        lo = None if after is None else max(hi, after)
         if progress is not None:
-            progress(min(total, int((lo - first) / chunk)), total)
+            progress(total if lo is None else min(total, int((lo - first) / chunk)), total)
+
     def ready() -> None:
         con.execute("UPDATE enrich_state SET ux_ready = true WHERE id = 0")
 
