@@ -77,7 +77,7 @@ class Services:
     decode: CapacityLimiter
     """Threads ingest may decode in at once: reads run in anyio's default pool and never queue behind ingest."""
     offload: Executor | None = None
-    """Helper processes for CPU-heavy decoding (OTLP), or None to decode in threads."""
+    """Helper processes for CPU-heavy decoding (OTLP mapping, JSON validation), or None to decode in threads."""
     pricing: Pricing = field(default=None)  # type: ignore[assignment]
     """Per-project price tables; set at start-up."""
     enrichment: EnrichmentRunner | None = None
