@@ -107,6 +107,7 @@ class Services:
     def admit(self) -> None:
         """Shed an ingest request before its body is read when it could not be taken anyway: reading
         and decoding 16 MiB only to answer 429 or 503 is how an overload feeds itself."""
+        self.pipeline.check_storing()
         if self.inflight.locked():
             self.pipeline.stats.overloaded += 1
             raise BusyError("too many concurrent ingest requests; retry later", retry_after=1.0)

@@ -260,6 +260,13 @@ class IngestPipeline:
 
     # -- submission ----------------------------------------------------------------
 
+    def check_storing(self) -> None:
+        """Raise the 503 for a store that cannot be written (nothing is acknowledged that could not be stored)."""
+        failure = self.failure
+        if failure is not None:
+            self.stats.refused_failing += 1
+            raise OverloadedError(f"storage is failing, nothing is accepted until it recovers: {failure}", retry_after=5.0)
+
     def backlog_full(self) -> str | None:
         """Why a new frame would be refused now (None while there is room): checked before a request's
         body is read, so an overloaded server does not read and decode what it will refuse."""
@@ -289,10 +296,7 @@ class IngestPipeline:
         resources: Sequence[ResourceSample] = (),
     ) -> Future[None]:
         """Queue an encoded frame; the future resolves when it is durable."""
-        failure = self.failure
-        if failure is not None:
-            self.stats.refused_failing += 1
-            raise OverloadedError(f"storage is failing, nothing is accepted until it recovers: {failure}", retry_after=5.0)
+        self.check_storing()
         item = _Pending(payload, interactions, feedback, resources)
         self._reserve(item.size, item.nbytes)
         self._commit_q.put(item)
