@@ -12,11 +12,9 @@ from importlib.metadata import version
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from heron.server.app import create_app
     from heron.server.auth import KeyRing
-    from heron.server.security import HeadLimitedProtocol
+    from heron.server.security import serve
     from heron.server.settings import Settings
 
     os.umask(0o077)  # the store, the log and the keys are the owner's alone (docs/reliability.md)
@@ -32,15 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
             if key:
                 keys.add(args.project, scope, key)  # type: ignore[arg-type]
     print(f"Heron listening on http://{settings.host}:{settings.port}  (data: {settings.data_dir})", flush=True)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        http=HeadLimitedProtocol,  # httptools with a cap on the request head (431 past 64 KiB)
-    )
+    serve(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
     return 0
 
 

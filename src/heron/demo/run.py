@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -138,12 +139,12 @@ def _call_openai(client: Any, record: Any, renamed: dict[str, str]) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from heron.server.app import create_app
     from heron.server.auth import KeyRing
+    from heron.server.security import serve
     from heron.server.settings import Settings
 
+    os.umask(0o077)  # as heron serve: the store, the log and the keys are the owner's alone
     settings = Settings.resolve(data_dir=args.data_dir or "heron-demo-data", host=args.host, port=args.port)
     keys = KeyRing(settings.data_dir / "keys.json")
     keys.add("demo", "write", DEMO_WRITE_KEY)
@@ -164,7 +165,7 @@ def run_demo(args: argparse.Namespace) -> int:
     thread = threading.Thread(target=traffic, name="heron-demo-traffic", daemon=True)
     thread.start()
     try:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level, access_log=False)
+        serve(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
     finally:
         stop.set()
         thread.join(15)

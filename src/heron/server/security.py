@@ -136,3 +136,12 @@ def private_data_dir(path: Path) -> None:
             os.chmod(target, mode)
         except OSError as exc:
             log.warning("could not make %s private (mode %o): %s", target, mode, exc)
+
+
+def serve(app: Any, *, host: str, port: int, log_level: str) -> None:
+    """Run ``app`` as ``heron serve`` and ``heron demo`` both do: the request head capped
+    (431 past 64 KiB), no access log, ten seconds to finish requests on shutdown. The caller
+    sets the umask (077) before it creates the data directory."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, timeout_graceful_shutdown=10, http=HeadLimitedProtocol)
