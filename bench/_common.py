@@ -85,49 +85,36 @@ class Server:
                 os.kill(self.proc.pid, signal.SIGKILL)
 
 
-def _descendants(root: int, parents: dict[int, int]) -> set[int]:
-    """``root`` and every process below it, given each process's parent."""
+def _tree_stats(root: int) -> dict[int, list[str]]:
+    """The /proc/<pid>/stat fields (after the command name) of ``root`` and its living descendants."""
+    stats: dict[int, list[str]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stats[int(stat.parent.name)] = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
     tree, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        children = [pid for pid, fields in stats.items() if int(fields[1]) == parent and pid not in tree]
         tree.update(children)
         frontier += children
-    return tree
+    return {pid: stats[pid] for pid in tree if pid in stats}
 
 
 def tree_cpu_seconds(root: int) -> float | None:
     """CPU seconds of process ``root`` and its living descendants, read from /proc (None where there is none)."""
-    proc = Path("/proc")
-    if not (proc / str(root) / "stat").exists():
+    stats = _tree_stats(root)
+    if root not in stats:
         return None
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
-    for stat in proc.glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # exited meanwhile
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return sum(times.get(pid, 0.0) for pid in _descendants(root, parents))
+    return sum((int(fields[11]) + int(fields[12])) / tick for fields in stats.values())  # utime, stime
 
 
 def tree_rss_mb(root: int) -> dict[int, float]:
-    """VmRSS (MB) of process ``root`` and of each of its living descendants, read from /proc."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # exited meanwhile
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # rss, in pages
-    return {pid: rss.get(pid, 0) / 2**20 for pid in _descendants(root, parents)}
+    """RSS (MB) of process ``root`` and of each of its living descendants, read from /proc."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    return {pid: int(fields[21]) * page / 2**20 for pid, fields in _tree_stats(root).items()}  # rss, in pages
 
 
 def start_server(data_dir: Path, env: dict[str, str] | None = None) -> Server:

@@ -237,10 +237,8 @@ class IngestPipeline:
 
     def disk_low(self) -> str | None:
         """Why ingest is refused for lack of space (None when there is room)."""
-        wal = self.wal
-        if wal.min_free_bytes and wal.free_bytes() < wal.min_free_bytes:
-            return f"the data directory has less than {wal.min_free_bytes // (1024 * 1024)} MiB free; ingest answers 507"
-        return None
+        short = self.wal.short_of_space()
+        return None if short is None else f"{short}; ingest answers 507"
 
     @property
     def pending(self) -> int:
@@ -271,8 +269,11 @@ class IngestPipeline:
         """Why a new frame would be refused now (None while there is room): checked before a request's
         body is read, so an overloaded server does not read and decode what it will refuse."""
         if self._pending >= self.max_pending or self._pending_bytes >= self.max_pending_bytes:
-            return f"ingest backlog is full ({self._pending} records, {self._pending_bytes >> 20} MiB waiting for storage); retry later"
+            return self._full()
         return None
+
+    def _full(self) -> str:
+        return f"ingest backlog is full ({self._pending} records, {self._pending_bytes >> 20} MiB waiting for storage); retry later"
 
     def _reserve(self, n: int, nbytes: int) -> None:
         """Count a frame against the backlog: at most ``max_pending`` records and ``max_pending_bytes``
@@ -281,10 +282,7 @@ class IngestPipeline:
             full = self._pending + n > self.max_pending or self._pending_bytes + nbytes > self.max_pending_bytes
             if full and self._pending:
                 self.stats.overloaded += 1
-                raise OverloadedError(
-                    f"ingest backlog is full ({self._pending} records, {self._pending_bytes >> 20} MiB waiting for storage); retry later",
-                    retry_after=1.0,
-                )
+                raise OverloadedError(self._full(), retry_after=1.0)
             self._pending += n
             self._pending_bytes += nbytes
 

@@ -200,6 +200,13 @@ class WriteAheadLog:
         stat = os.statvfs(self.dir)
         return stat.f_bavail * stat.f_frsize
 
+    def short_of_space(self, extra: int = 0) -> str | None:
+        """Why ``extra`` more bytes would take the data directory below the free-space watermark
+        (None while there is room, or with no watermark)."""
+        if self.min_free_bytes and self.free_bytes() < self.min_free_bytes + extra:
+            return f"the data directory has less than {self.min_free_bytes // (1024 * 1024)} MiB free (HERON_MIN_FREE_MB)"
+        return None
+
     def append(self, payloads: list[bytes]) -> list[int]:
         """Append frames and make them durable with one fsync; returns their LSNs.
 
@@ -211,12 +218,11 @@ class WriteAheadLog:
             chunks.append(_HEADER.pack(len(payload), zlib.crc32(payload), lsn))
             chunks.append(payload)
         data = b"".join(chunks)
-        if self.min_free_bytes and self.free_bytes() < self.min_free_bytes + len(data):
+        short = self.short_of_space(len(data))
+        if short is not None:
             self.failed_appends += 1
             raise InsufficientStorageError(
-                f"the data directory has less than {self.min_free_bytes // (1024 * 1024)} MiB free "
-                "(HERON_MIN_FREE_MB); nothing is accepted until space is freed, reads keep working",
-                retry_after=DISK_FULL_RETRY_S,
+                f"{short}; nothing is accepted until space is freed, reads keep working", retry_after=DISK_FULL_RETRY_S
             )
         try:
             if self._fd < 0 or self._size >= self.segment_bytes:
