@@ -100,6 +100,27 @@ def test_disk_full_refuses_with_507_recovers_and_loses_nothing(small_disk: Path,
     env = {"HERON_MIN_FREE_MB": min_free_mb}
     server = start_server(data, env=env, log_dir=tmp_path)
     sender = Sender(server)
+    try:
+        _fill_refuse_resume(small_disk, server, sender)
+    except BaseException:
+        server.stop()
+        raise
+    finally:  # a failed check must not leave the connection for a later test's garbage collection
+        sender.client.close()
+    server.stop(signal.SIGKILL)
+    again = start_server(data, env=env, log_dir=tmp_path)
+    again.stop()  # graceful: the log is replayed into the store and the file lock released
+    store = DuckDBStore(data / "heron.duckdb")
+    try:
+        stored = {row[0] for row in store._cursor().execute("SELECT id FROM interactions").fetchall()}  # noqa: SLF001
+        assert sender.acked <= stored, f"{len(sender.acked - stored)} acknowledged records lost"
+        assert stored - sender.acked <= sender.unknown, "records stored that were refused"
+        assert store.count("test") == len(stored)
+    finally:
+        store.close()
+
+
+def _fill_refuse_resume(small_disk: Path, server: RunningServer, sender: Sender) -> None:
     for _ in range(10):
         assert sender.post() is not None and sender.codes[-1] == 200
     filler = small_disk / "filler"
@@ -136,16 +157,3 @@ def test_disk_full_refuses_with_507_recovers_and_loses_nothing(small_disk: Path,
             time.sleep(0.5)
     assert resumed == 10, f"ingest did not resume after space was freed: {sender.codes[-10:]}"
     assert 500 not in sender.codes
-
-    sender.client.close()
-    server.stop(signal.SIGKILL)
-    again = start_server(data, env=env, log_dir=tmp_path)
-    again.stop()  # graceful: the log is replayed into the store and the file lock released
-    store = DuckDBStore(data / "heron.duckdb")
-    try:
-        stored = {row[0] for row in store._cursor().execute("SELECT id FROM interactions").fetchall()}  # noqa: SLF001
-        assert sender.acked <= stored, f"{len(sender.acked - stored)} acknowledged records lost"
-        assert stored - sender.acked <= sender.unknown, "records stored that were refused"
-        assert store.count("test") == len(stored)
-    finally:
-        store.close()

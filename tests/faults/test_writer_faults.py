@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from heron.errors import OverloadedError
+from heron.errors import OverloadedError, StoreError
 from heron.schema.normalize import normalize_interaction
 from heron.schema.records import Interaction
 from heron.server.app import create_app
@@ -152,6 +152,23 @@ def test_health_and_ingest_answer_for_a_failing_writer(app_client: TestClient) -
     store.fault = None
     _until(lambda: app_client.get("/healthz").status_code == 200)
     assert app_client.get("/v1/status", headers=READ).json()["stored_interactions"] == 1
+
+
+def test_a_store_out_of_disk_refuses_with_507_not_503(app_client: TestClient) -> None:
+    """DuckDB can meet ENOSPC on frames already acknowledged (its own WAL, a checkpoint) before
+    the log's watermark is crossed: that is a full disk, answered 507 like the log's own."""
+    svc = app_client.app.state.services  # type: ignore[attr-defined]
+    store = svc.store
+    item = {"id": "first", "model": "gpt-4o", "start_time": time.time() - 5}
+    store.fault = StoreError('Failed to commit: Could not write file "heron.duckdb.wal": No space left on device')
+    assert app_client.post("/v1/interactions", json={"interactions": [item]}, headers=WRITE).status_code == 200
+    _until(lambda: svc.pipeline.failure is not None)
+    refused = app_client.post("/v1/interactions", json={"interactions": [{**item, "id": "second"}]}, headers=WRITE)
+    assert refused.status_code == 507 and int(refused.headers["retry-after"]) >= 1
+    assert "No space left on device" in refused.json()["error"] and "free space" in refused.json()["error"]
+    store.fault = None
+    _until(lambda: app_client.get("/healthz").status_code == 200)
+    assert app_client.post("/v1/interactions", json={"interactions": [{**item, "id": "third"}]}, headers=WRITE).status_code == 200
 
 
 def test_enospc_in_the_log_is_a_507_and_nothing_acknowledged_is_lost(app_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

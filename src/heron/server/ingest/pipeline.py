@@ -32,7 +32,7 @@ import msgspec
 
 from heron.errors import HeronError, InsufficientStorageError, OverloadedError, StoreError, StoreUnusableError
 from heron.schema.records import Feedback, Interaction, ResourceSample
-from heron.server.ingest.wal import Damage, WriteAheadLog
+from heron.server.ingest.wal import DISK_FULL_RETRY_S, Damage, WriteAheadLog, no_space
 from heron.store.base import Store
 
 log = logging.getLogger("heron.server.ingest")
@@ -153,6 +153,8 @@ class IngestPipeline:
         self._idle = threading.Condition()
         self._failure: str | None = None
         """Set while store writes fail, cleared by the next that succeeds."""
+        self._failure_no_space = False
+        """The failing writes ran out of disk: refused with 507 (free space), not 503 (wait)."""
         self._dead: str | None = None
         """Set for good when an ingest thread dies."""
         self.wal_damage: list[Damage] = []
@@ -259,11 +261,16 @@ class IngestPipeline:
     # -- submission ----------------------------------------------------------------
 
     def check_storing(self) -> None:
-        """Raise the 503 for a store that cannot be written (nothing is acknowledged that could not be stored)."""
+        """Refuse while the store cannot be written (nothing is acknowledged that could not be stored):
+        507 when it ran out of disk (the operator must free space), 503 otherwise."""
         failure = self.failure
-        if failure is not None:
-            self.stats.refused_failing += 1
-            raise OverloadedError(f"storage is failing, nothing is accepted until it recovers: {failure}", retry_after=5.0)
+        if failure is None:
+            return
+        self.stats.refused_failing += 1
+        message = f"storage is failing, nothing is accepted until it recovers: {failure}"
+        if self._failure_no_space and not self._dead:
+            raise InsufficientStorageError(f"{message}; free space on the data disk", retry_after=DISK_FULL_RETRY_S)
+        raise OverloadedError(message, retry_after=5.0)
 
     def backlog_full(self) -> str | None:
         """Why a new frame would be refused now (None while there is room): checked before a request's
@@ -406,6 +413,7 @@ class IngestPipeline:
             except Exception as exc:  # keep the data: it is in the WAL; refuse new data, retry with backoff
                 self.stats.store_errors += 1
                 self._failure = f"store write failed: {exc}"
+                self._failure_no_space = no_space(exc)
                 log.error("store write failed, retrying in %.1fs: %s", delay, exc)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)

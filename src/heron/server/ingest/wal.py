@@ -48,6 +48,21 @@ _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 DISK_FULL_RETRY_S = 30.0
 
 
+def no_space(exc: BaseException) -> bool:
+    """Whether an error (or one it was raised from) is the disk being full; DuckDB reports it
+    only in its message, without an errno."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain, not a cycle
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and seen.errno in _NO_SPACE:
+            return True
+        if any(os.strerror(code) in str(seen) for code in _NO_SPACE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Damage:
     """Bytes of a segment that hold no valid frame, and the sequence numbers missing across them."""
