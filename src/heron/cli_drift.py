@@ -1,4 +1,4 @@
-"""``heron drift`` and ``heron anomalies``: what changed, and what looks wrong, from the server's API."""
+"""``heron drift``, ``heron incidents`` and ``heron anomalies``: what changed, and what looks wrong, from the server's API."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     _common(anomalies)
     anomalies.add_argument("--since", default="24h", help="window (default 24h)")
     anomalies.set_defaults(func=run_anomalies)
+    incidents = sub.add_parser("incidents", help="incidents: anomalies grouped by segment and time")
+    _common(incidents)
+    incidents.add_argument("--since", default="24h", help="window (default 24h)")
+    incidents.add_argument("--status", choices=("open", "resolved"), help="only open or only resolved incidents")
+    incidents.set_defaults(func=run_incidents)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +82,23 @@ def run_anomalies(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             [_time(a["t"]), a["metric"], f"{a['dim']}={a['value']}" if a["dim"] else "all", _num(a["observed"]),
              _num(a["expected"]), f"{_num(a['low'])} … {_num(a['high'])}", _num(a["score"]), a["kind"]]
             for a in rows]))  # fmt: skip
+    return 0
+
+
+def run_incidents(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    query = {"since": args.since, **({"status": args.status} if args.status else {})}
+    data = _call("incidents", args, "/v1/incidents", query)
+    if data is None:
+        return 1
+    rows = data["incidents"]
+    counts = data["counts"]
+    out.write(f"Heron incidents, last {args.since}: {counts['open']} open, {counts['resolved']} resolved\n\n")
+    if rows:
+        out.write(_table(["opened (UTC)", "status", "severity", "segment", "minutes", "anomalies", "what"], [
+            [_time(i["opened"]), i["status"], i["severity"],
+             f"{i['segment']['dim']}={i['segment']['value']}" if i["segment"]["dim"] else "all",
+             f"{max(1, round(i['duration_s'] / 60))}", f"{i['evidence']}", i["title"]]
+            for i in rows]))  # fmt: skip
     return 0
 
 

@@ -10,6 +10,7 @@ import pytest
 from heron.schema.normalize import normalize_interaction
 from heron.schema.records import Interaction, Message
 from heron.server.monitor import GRACE, Monitor
+from heron.stats.incidents import group
 from heron.store.duckdb import DuckDBStore
 
 T0 = 1_763_596_800.0  # 2025-11-20T00:00:00Z
@@ -51,7 +52,8 @@ def test_spike_is_flagged_within_ten_minutes_and_state_survives(store: DuckDBSto
     while clock[0] < SPIKE + 3600:
         clock[0] += 60.0
         found += restarted.anomalies("p", clock[0])
-    latency = [a for a in found if a["metric"] == "latency_p95" and a["value"] == "a"]
+    # model "a" takes ~3 calls a minute: its median moves (a p95 of 3 calls is their slowest, not reported)
+    latency = [a for a in found if str(a["metric"]).startswith("latency_") and a["value"] == "a"]
     assert latency, found
     first = min(float(a["t"]) for a in latency)  # type: ignore[arg-type]
     assert SPIKE <= first <= SPIKE + 600  # flagged within 10 minutes of its start
@@ -59,7 +61,7 @@ def test_spike_is_flagged_within_ten_minutes_and_state_survives(store: DuckDBSto
     assert spikes and all(float(a["observed"]) > float(a["high"]) for a in spikes)  # type: ignore[arg-type]
     assert float(latency[0]["detected_at"]) - first <= 600 + GRACE  # type: ignore[arg-type]
     stored = store.anomalies("p", SPIKE - 3600, SPIKE + 3600)
-    assert any(a["metric"] == "latency_p95" and a["value"] == "a" for a in stored)
+    assert any(str(a["metric"]).startswith("latency_") and a["value"] == "a" for a in stored)
     before = [a for a in found if float(a["t"]) < SPIKE]  # type: ignore[arg-type]
     assert len(before) <= 1  # the clean two hours before it stay quiet (after it, the shift detector tails off)
 
@@ -73,3 +75,23 @@ def test_drift_run_is_stored_per_feature(store: DuckDBStore) -> None:
     stored = store.drift_results("p", now - 1, now + 1)
     assert len(stored) == len(rows)
     assert next(r for r in stored if r["feature"] == "model")["drifted"] is False  # same model mix all along
+
+
+def test_a_clean_day_and_a_spike_make_one_incident_on_the_right_model(store: DuckDBStore) -> None:
+    """Issue 13: live minutes raised about one anomaly row a minute on low-volume segments; what is
+    reported now groups into the spike's incident alone, named after model "a"."""
+    start = T0 + 2 * 86400.0
+    clock = [start]
+    store.save_state("anomaly:p", b"")  # forget what another test's monitor learned: warm up afresh
+    monitor = Monitor(store, drift_every=1e12, clock=lambda: clock[0])
+    monitor.anomalies("p", clock[0])  # warm-up on the first two days
+    found: list[dict[str, object]] = []
+    while clock[0] < T0 + DAYS * 86400:
+        clock[0] += 600.0
+        found += monitor.anomalies("p", clock[0])
+    incidents = group(found)
+    assert len(incidents) == 1, [i.as_dict(clock[0])["title"] for i in incidents]
+    (spike,) = incidents
+    assert (spike.dim, spike.value) == ("model", "a") and spike.metrics[0].startswith("latency_")
+    assert SPIKE <= spike.opened <= SPIKE + 600
+    assert monitor.stats.below_support > 0  # the floors did hold something back

@@ -23,7 +23,7 @@ READ = {"Authorization": f"Bearer {READ_KEY}"}
 
 WINDOWED = (
     "/v1/interactions", "/v1/metrics", "/v1/metrics/users", "/v1/conversations", "/v1/costs/unknown-models",
-    "/v1/drift/series", "/v1/anomalies", "/v1/tags", "/v1/ux/summary", "/v1/topics", "/v1/topics/flow",
+    "/v1/drift/series", "/v1/anomalies", "/v1/incidents", "/v1/tags", "/v1/ux/summary", "/v1/topics", "/v1/topics/flow",
     "/v1/users/active", "/v1/users/retention", "/v1/users/engagement", "/v1/resources", "/v1/resources/hosts",
 )  # fmt: skip
 """Every read endpoint that takes start/end/since."""
@@ -140,6 +140,7 @@ def test_the_dashboards_requests_stay_valid(client: TestClient) -> None:
         f"/v1/ux/summary?bucket=hour&{win}&model=gpt-4o",
         f"/v1/ux/summary?bucket=all&group_by=prompt_version&{win}&tag.app.team=support",
         f"/v1/anomalies?{win}",
+        f"/v1/incidents?{win}",
         f"/v1/drift/series?{win}",
         f"/v1/drift?current_start={start}&current_end={end}&reference=7d&embeddings=0&sample=20000&current_model=a&reference_model=a",
         f"/v1/drift?current_start={start}&current_end={end}&reference=7d-ago&embeddings=0&sample=20000"

@@ -7,7 +7,9 @@ topic -- become one column each in the project's
 :class:`heron.stats.anomaly.AnomalyDetector` (new series are added as they
 appear). Only the new minutes are read; the detector's state is saved, so a
 restart keeps its seasonal baselines. A project seen for the first time is
-warmed up on its last week of minutes.
+warmed up on its last week of minutes. An anomalous minute is stored only when
+it matters (heron.stats.support): enough requests behind it and a change big
+enough to act on; ``GET /v1/incidents`` groups what is stored.
 
 Drift: every ``drift_every`` seconds, the last day is compared with the week
 before it (heron.analytics.drift) and every feature's result is stored,
@@ -32,6 +34,7 @@ import numpy as np
 from heron.analytics.drift import Window, drift_report, finite
 from heron.server import concept
 from heron.stats.anomaly import AnomalyDetector
+from heron.stats.support import judge
 from heron.store.base import Store
 
 log = logging.getLogger("heron.server.monitor")
@@ -81,6 +84,8 @@ class _Project:
 class MonitorStats:
     minutes: int = 0
     anomalies: int = 0
+    below_support: int = 0
+    """Anomalous buckets not reported: too few requests behind them, or too small a change (heron.stats.support)."""
     drift_runs: int = 0
     errors: int = 0
 
@@ -156,8 +161,10 @@ class Monitor:
             since = min(row["t"] for row in rows)
         state.columns([(r["metric"], r["dim"], r["value"]) for r in rows])
         minutes: dict[float, list[dict[str, Any]]] = {}
+        support: dict[tuple[float, str, str, str], float] = {}
         for row in rows:
             minutes.setdefault(row["t"], []).append(row)
+            support[(row["t"], row["metric"], row["dim"], row["value"])] = row.get("n") or 0.0
         found: list[dict[str, Any]] = []
         live = state.last is not None  # warm-up minutes teach the baseline; their anomalies are history, not news
         counts = [i for k, i in state.index.items() if k[0] in ("count", "cost_usd", "output_tokens")]
@@ -171,6 +178,9 @@ class Monitor:
             for anomaly in state.detector.update(t, values):
                 if live:
                     metric, dim, value = state.keys[anomaly.series]
+                    if not judge(metric, anomaly.value, anomaly.expected, support.get((anomaly.t, metric, dim, value), 0.0)).matters:
+                        self.stats.below_support += 1  # unusual for the series, too small to tell anyone
+                        continue
                     found.append({"t": anomaly.t, "bucket_s": int(BUCKET), "metric": metric, "dim": dim, "value": value,
                                   "observed": anomaly.value, "expected": anomaly.expected, "low": anomaly.low,
                                   "high": anomaly.high, "score": anomaly.score, "kind": anomaly.kind,

@@ -165,7 +165,8 @@ class DuckDBMonitoring:
 
     def minute_metrics(self, project: str, start: float, end: float, *, max_models: int = 20) -> list[dict[str, Any]]:
         """Per minute of [start, end): each MINUTE_METRICS figure for the project total, its busiest models and prompt versions,
-        and each UX_MINUTE_METRICS figure for the total and per topic. Rows: t (epoch s), dim, value, metric, x."""
+        and each UX_MINUTE_METRICS figure for the total and per topic. Rows: t (epoch s), dim, value, metric, x, and n:
+        the calls (turns, for UX figures) behind the figure, which decides whether an anomaly in it can matter."""
         lo, hi = _naive(start), _naive(end)
         cur = self._cursor()
         ops = cur.execute(
@@ -199,16 +200,18 @@ class DuckDBMonitoring:
                 SELECT date_trunc('minute', start_time), 'topic_id', topic_id::VARCHAR, frustration, sentiment FROM r
                 WHERE topic_id IS NOT NULL
             )
-            SELECT epoch(t) AS t, dim, value, avg((frustration >= 0.5)::INT) AS frustration_rate, avg(sentiment) AS sentiment_avg
+            SELECT epoch(t) AS t, dim, value, count(*) AS n, avg((frustration >= 0.5)::INT) AS frustration_rate,
+                   avg(sentiment) AS sentiment_avg
             FROM g GROUP BY ALL
             """,
             [project, lo, hi],
         ).fetchall()
         out: list[dict[str, Any]] = []
         for t, dim, value, *figures in ops:
-            out.extend({"t": float(t), "dim": dim, "value": value, "metric": m, "x": x} for m, x in zip(MINUTE_METRICS, figures, strict=True))
-        for t, dim, value, *figures in ux:
-            out.extend({"t": float(t), "dim": dim, "value": value, "metric": m, "x": x} for m, x in zip(UX_MINUTE_METRICS, figures, strict=True))
+            n = figures[MINUTE_METRICS.index("count")]
+            out.extend({"t": float(t), "dim": dim, "value": value, "metric": m, "x": x, "n": n} for m, x in zip(MINUTE_METRICS, figures, strict=True))
+        for t, dim, value, n, *figures in ux:
+            out.extend({"t": float(t), "dim": dim, "value": value, "metric": m, "x": x, "n": n} for m, x in zip(UX_MINUTE_METRICS, figures, strict=True))
         return out
 
     def outcome_rows(self, project: str, start: float, end: float) -> dict[str, np.ndarray]:

@@ -268,6 +268,18 @@ def anomalies() -> dict[str, Schema]:
     return read(obj({**_WINDOW, "anomalies": ROWS}))
 
 
+def incidents() -> dict[str, Schema]:
+    segment = obj({"dim": STR, "value": STR})
+    peak = obj({"t": NUM, "metric": STR}, {"observed": nullable(NUM), "expected": nullable(NUM), "score": nullable(NUM), "kind": nullable(STR)})
+    incident = obj({
+        "id": STR, "status": {"type": "string", "enum": ["open", "resolved"]}, "severity": {"type": "string", "enum": ["warning", "critical"]},
+        "segment": segment, "metrics": array(STR), "kinds": array(STR), "opened": NUM, "last_seen": NUM,
+        "resolved_at": nullable(NUM), "duration_s": NUM, "peak": peak, "evidence": INT, "also": ROWS, "title": STR,
+    })  # fmt: skip
+    counts = obj({"open": INT, "resolved": INT})
+    return read(obj({**_WINDOW, "counts": counts, "incidents": array(incident), "truncated": BOOL}))
+
+
 def resource_series() -> dict[str, Schema]:
     point = obj({"t": TIME, "avg": NUM, "min": NUM, "max": NUM, "last": NUM, "count": INT})
     one = obj({"host": STR, "service": nullable(STR), "metric": STR, "device": nullable(STR), "points": array(point)})

@@ -1,4 +1,4 @@
-"""Drift and anomaly endpoints (read key).
+"""Drift, anomaly and incident endpoints (read key).
 
 ``GET /v1/drift?current=1d&reference=7d-ago`` compares two slices of traffic:
 ``current`` is a duration ending now (or ``current_start``/``current_end``);
@@ -27,6 +27,7 @@ from heron.errors import HeronError, ValidationError
 from heron.server.api import params
 from heron.server.context import authenticate, services
 from heron.server.responses import error_response, json_response
+from heron.stats import incidents as incident_groups
 from heron.store.base import ROLLUP_DIMENSIONS
 
 _AGO = re.compile(r"^(.+)-ago$")
@@ -40,6 +41,12 @@ ACCEPTED = params.accepted(
 """``reference_language`` or ``current_bogus`` is refused: an ignored filter would compare a window with itself."""
 SERIES = params.accepted(params.WINDOW, "feature")
 ANOMALIES = params.accepted(params.WINDOW)
+INCIDENTS = params.accepted(params.WINDOW, "status")
+INCIDENT_STATUS = ("open", "resolved")
+INCIDENT_LOOKBACK = 86400.0
+"""How far before the window anomalies are read, so an incident that opened earlier is whole."""
+INCIDENT_EVIDENCE = 20_000
+"""Anomaly rows read at most per request (newest first)."""
 
 
 def _one_form(query: QueryParams, side: str) -> None:
@@ -164,8 +171,33 @@ async def anomalies(request: Request) -> Response:
     return json_response({"start": start, "end": end, "anomalies": rows})
 
 
+async def incidents(request: Request) -> Response:
+    """Anomalies grouped into incidents (heron.stats.incidents) that were active in the window, newest first."""
+    try:
+        project = authenticate(request, "read").project
+        params.check_known(request.query_params, INCIDENTS)
+        start, end = params.window(request.query_params, default_since=86400.0)
+        status = (request.query_params.get("status") or "").strip().lower() or None
+        if status is not None and status not in INCIDENT_STATUS:
+            raise ValidationError("status", f"must be one of {', '.join(INCIDENT_STATUS)} (got {status!r})")
+        store = services(request).store
+        rows = await to_thread.run_sync(
+            lambda: store.anomalies(project, start - INCIDENT_LOOKBACK, end, limit=INCIDENT_EVIDENCE)  # type: ignore[attr-defined]
+        )
+    except HeronError as exc:
+        return error_response(exc)
+    now = time.time()
+    found = [i.as_dict(now) for i in incident_groups.group(rows) if i.last >= start]
+    if status is not None:
+        found = [i for i in found if i["status"] == status]
+    counts = {s: sum(1 for i in found if i["status"] == s) for s in INCIDENT_STATUS}
+    return json_response({"start": start, "end": end, "counts": counts, "incidents": found,
+                          "truncated": len(rows) >= INCIDENT_EVIDENCE})
+
+
 routes = [
     Route("/v1/drift", drift, methods=["GET"]),
     Route("/v1/drift/series", drift_series, methods=["GET"]),
     Route("/v1/anomalies", anomalies, methods=["GET"]),
+    Route("/v1/incidents", incidents, methods=["GET"]),
 ]

@@ -250,6 +250,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/v1/drift/series", "Stored hourly drift results", keys=(READ,), query=drift.SERIES,
               specific=lambda now: {"feature": {"type": "string", "description": "One feature ('' = all)."}}, responses=R.drift_series),
     Operation("get", "/v1/anomalies", "Anomalies found in the window", keys=(READ,), query=drift.ANOMALIES, responses=R.anomalies),
+    Operation("get", "/v1/incidents", "Incidents active in the window: anomalies grouped by segment and time", keys=(READ,),
+              query=drift.INCIDENTS, specific=lambda now: {"status": P.caseless(("", *drift.INCIDENT_STATUS))}, responses=R.incidents,
+              description="An incident is resolved after 15 minutes without an anomaly; anomalies of the project total "
+                          "are folded into the segment (model, prompt version, topic) that explains them."),
     Operation("post", "/v1/resources", "Ingest a batch of host resource samples (heron agent)", keys=(WRITE,),
               body=_batch("samples", "ResourceSample", inline=True), responses=R.ingest, description=_INGEST),
     Operation("get", "/v1/resources", "Host resource series per host, service, metric and device (default: the last hour)",

@@ -1,6 +1,7 @@
 /* Drift & anomalies: an ad-hoc drift report of the range against a reference window (/v1/drift, ?ref=),
-   the stored hourly drift score per feature (/v1/drift/series) and the anomalies of the range
-   (/v1/anomalies), each linking to the page of its segment. */
+   the stored hourly drift score per feature (/v1/drift/series), the incidents of the range (/v1/incidents)
+   and the anomalous minutes that are their evidence (/v1/anomalies; a click on an incident shows its own),
+   each linking to the page of its segment. */
 "use strict";
 (function () {
   const { fmt, api, epoch, $ } = Heron;
@@ -21,13 +22,14 @@
     // anomalies are project-wide.
     const seg = ctx.segment ? ["current_", "reference_"].map((side) => "&" + encodeURIComponent(side + ctx.segment.dim) + "=" +
       encodeURIComponent(ctx.segment.value)).join("") : "";
-    const [report, series, anomalies] = await Promise.all([
+    const [report, series, anomalies, incidents] = await Promise.all([
       api("/v1/drift?current_start=" + ctx.start + "&current_end=" + ctx.end + "&reference=" + encodeURIComponent(REFS[ref](ctx.since)) +
           "&embeddings=0&sample=20000" + seg),
       api("/v1/drift/series?start=" + ctx.start + "&end=" + ctx.end),
       api("/v1/anomalies?start=" + ctx.start + "&end=" + ctx.end),
+      api("/v1/incidents?start=" + ctx.start + "&end=" + ctx.end),
     ]);
-    return { ref, report, series: series.results || [], anomalies: anomalies.anomalies || [] };
+    return { ref, report, series: series.results || [], anomalies: anomalies.anomalies || [], incidents: incidents.incidents || [] };
   }
 
   function cell(tr, text, cls, key) {
@@ -125,24 +127,80 @@
     return null;
   }
 
-  function renderAnomalies(rows, since) {
+  function segmentCell(tr, a, since) {
+    const seg = cell(tr, "", null, "segment");
+    const url = segmentLink(a, since);
+    const text = a.dim ? a.dim + "=" + a.value : "(all traffic)";
+    if (url) {
+      const link = document.createElement("a");
+      link.href = url;
+      link.textContent = text;
+      seg.appendChild(link);
+    } else seg.textContent = text;
+  }
+
+  const duration = (s) => (s < 3600 ? Math.max(1, Math.round(s / 60)) + " min" : (s / 3600).toFixed(1) + " h");
+
+  // An incident's evidence: its segment's rows (and the project total's it explains) between its first and last minute.
+  function evidenceOf(incident) {
+    const segs = [incident.segment, ...incident.also.map((x) => ({ dim: x.dim, value: x.value }))];
+    const lo = epoch(incident.opened), hi = epoch(incident.last_seen);
+    return (a) => segs.some((s) => s.dim === a.dim && s.value === a.value) && epoch(a.t) >= lo && epoch(a.t) < hi;
+  }
+
+  function renderIncidents(incidents, anomalies, since) {
+    const table = $("#drift-incidents");
+    const body = table.querySelector("tbody");
+    body.innerHTML = "";
+    for (const i of incidents) {
+      const tr = document.createElement("tr");
+      tr.dataset.id = i.id;
+      tr.dataset.status = i.status;
+      tr.dataset.severity = i.severity;
+      tr.className = "incident " + i.severity + (i.status === "open" ? " open" : "");
+      tr.title = "show the anomalous minutes behind this incident";
+      cell(tr, i.status, null, "status");
+      cell(tr, i.severity, null, "severity");
+      segmentCell(tr, i.segment, since);
+      cell(tr, i.title, null, "title");
+      cell(tr, time(i.opened), null, "opened");
+      cell(tr, duration(i.duration_s || 60), "num", "duration");
+      cell(tr, fmt.int(i.evidence), "num", "evidence");
+      tr.addEventListener("click", (e) => {
+        if (e.target.closest("a")) return;
+        const picked = table.dataset.picked === i.id ? "" : i.id;
+        table.dataset.picked = picked;
+        body.querySelectorAll("tr").forEach((row) => row.classList.toggle("picked", row.dataset.id === picked));
+        renderAnomalies(picked ? anomalies.filter(evidenceOf(i)) : anomalies, since, picked ? i.title : "");
+      });
+      body.appendChild(tr);
+    }
+    finish(table, incidents.length, 7, "no incidents in this period");
+    table.dataset.picked = "";
+  }
+
+  // A table's row count, or one muted row saying there is nothing.
+  function finish(table, n, columns, empty) {
+    if (!n) {
+      const tr = document.createElement("tr");
+      tr.innerHTML = '<td colspan="' + columns + '" class="muted empty-row">' + empty + "</td>";
+      table.querySelector("tbody").appendChild(tr);
+    }
+    table.dataset.rows = String(n);
+  }
+
+  function renderAnomalies(rows, since, only) {
     const table = $("#drift-anomalies");
     const body = table.querySelector("tbody");
     body.innerHTML = "";
+    $("#drift-anomalies-note").textContent = only ? "evidence of: " + only + " (click the incident again for all)" : "";
+    table.dataset.filtered = String(!!only);
     for (const a of rows) {
       const tr = document.createElement("tr");
       tr.dataset.metric = a.metric;
       cell(tr, time(a.t), null, "time");
       cell(tr, a.metric, null, "metric");
-      const seg = cell(tr, "", null, "segment");
-      const url = segmentLink(a, since);
-      const text = a.dim ? a.dim + "=" + a.value : "(all traffic)";
-      if (url) {
-        const link = document.createElement("a");
-        link.href = url;
-        link.textContent = text;
-        seg.appendChild(link);
-      } else seg.textContent = text;
+      segmentCell(tr, a, since);
       cell(tr, num(a.observed), "num", "observed");
       cell(tr, num(a.expected), "num", "expected");
       cell(tr, num(a.low) + " .. " + num(a.high), "num", "range");
@@ -150,12 +208,7 @@
       cell(tr, a.kind, null, "kind");
       body.appendChild(tr);
     }
-    if (!rows.length) {
-      const tr = document.createElement("tr");
-      tr.innerHTML = '<td colspan="8" class="muted empty-row">no anomalies in this period</td>';
-      body.appendChild(tr);
-    }
-    table.dataset.rows = String(rows.length);
+    finish(table, rows.length, 8, "no anomalies in this period");
   }
 
   let wired = false;
@@ -171,7 +224,8 @@
       $("#drift-ref option[value=prev]").textContent = "previous window (" + ctx.since + ")";
       renderReport(data.report, data.ref);
       renderSeries(data.series);
-      renderAnomalies(data.anomalies, ctx.since);
+      renderIncidents(data.incidents, data.anomalies, ctx.since);
+      renderAnomalies(data.anomalies, ctx.since, "");
     },
   });
 })();

@@ -1,0 +1,50 @@
+"""Floors under anomaly reports: the issue's own examples of noise are not reported, real incidents are."""
+
+from __future__ import annotations
+
+import pytest
+
+from heron.stats.support import judge
+
+
+@pytest.mark.parametrize(
+    ("metric", "observed", "expected", "n"),
+    [
+        ("count", 0.0, 3.6, 0.0),  # a quiet segment's empty minute (issue 13: "observed 0 expected 3.6")
+        ("cost_usd", 0.0, 0.0, 0.0),  # "observed 0 expected 0"
+        ("count", 14.0, 10.0, 14.0),  # +40%: within Poisson noise and below the effect floor
+        ("error_rate", 0.5, 0.01, 2.0),  # one error in two calls
+        ("error_rate", 0.012, 0.004, 5000.0),  # significant at this n, but under a point
+        ("latency_p95", 45000.0, 2900.0, 8.0),  # one client timeout among eight calls is their p95
+        ("latency_p50", 3000.0, 1000.0, 2.0),
+        ("latency_p95", 1100.0, 1000.0, 400.0),  # +10%
+        ("sentiment_avg", -0.6, 0.2, 2.0),  # two turns
+        ("count", 2.0, 0.0005, 2.0),  # a sparse segment's baseline is near zero: its calls are "improbable"
+        ("error_rate", 0.333, 0.0007, 6.0),  # two errors among six calls
+        ("output_tokens", 225.0, 1.3, 1.0),  # one long answer in a quiet minute
+        ("frustrated", 0.0394, 0.0392, None),  # the concept-drift record of issue 13
+        ("satisfaction", float("nan"), 0.5, None),
+    ],
+)
+def test_noise_does_not_matter(metric: str, observed: float, expected: float, n: float | None) -> None:
+    verdict = judge(metric, observed, expected, n)
+    assert not verdict.matters and verdict.why
+
+
+@pytest.mark.parametrize(
+    ("metric", "observed", "expected", "n"),
+    [
+        ("count", 0.0, 40.0, 0.0),  # traffic stopped
+        ("count", 160.0, 40.0, 160.0),  # a user sending 4x the volume
+        ("error_rate", 0.25, 0.004, 40.0),  # a rate-limit burst
+        ("latency_p95", 3500.0, 1000.0, 30.0),  # latency x3.5 on one model
+        ("latency_p50", 3000.0, 900.0, 4.0),  # ... and on a quiet one
+        ("cost_usd", 4.0, 1.5, 60.0),
+        ("frustration_rate", 0.3, 0.08, 50.0),
+        ("satisfaction", 0.41, 0.62, None),
+    ],
+)
+def test_real_changes_matter(metric: str, observed: float, expected: float, n: float | None) -> None:
+    verdict = judge(metric, observed, expected, n)
+    assert verdict.matters and not verdict.why
+    assert (verdict.effect > 0) == (observed > expected)
