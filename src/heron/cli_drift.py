@@ -1,12 +1,16 @@
-"""``heron drift``, ``heron incidents`` and ``heron anomalies``: what changed, and what looks wrong, from the server's API."""
+"""``heron drift``, ``heron incidents``, ``heron anomalies`` and ``heron backtest``: what changed, and what looks
+wrong, from the server's API."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -30,6 +34,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     incidents.add_argument("--since", default="24h", help="window (default 24h)")
     incidents.add_argument("--status", choices=("open", "resolved"), help="only open or only resolved incidents")
     incidents.set_defaults(func=run_incidents)
+    backtest = sub.add_parser("backtest", help="replay stored history through the anomaly detector: what would have fired")
+    _common(backtest)
+    backtest.add_argument("--since", default="7d", help="history to replay, at most 31d; its first 2 days teach the detector (default 7d)")
+    backtest.add_argument("--threshold", type=float, help="alarm threshold in scales of a series' noise, 2 to 20 (default 6: fewer alarms above)")
+    backtest.add_argument("--json", action="store_true", help="print the result as JSON")
+    backtest.set_defaults(func=run_backtest)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -94,12 +104,54 @@ def run_incidents(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     counts = data["counts"]
     out.write(f"Heron incidents, last {args.since}: {counts['open']} open, {counts['resolved']} resolved\n\n")
     if rows:
-        out.write(_table(["opened (UTC)", "status", "severity", "segment", "minutes", "anomalies", "what"], [
-            [_time(i["opened"]), i["status"], i["severity"],
-             f"{i['segment']['dim']}={i['segment']['value']}" if i["segment"]["dim"] else "all",
-             f"{max(1, round(i['duration_s'] / 60))}", f"{i['evidence']}", i["title"]]
-            for i in rows]))  # fmt: skip
+        out.write(_incident_table(rows))
     return 0
+
+
+def run_backtest(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    from tqdm import tqdm
+
+    query = {"since": args.since, **({"threshold": f"{args.threshold:g}"} if args.threshold is not None else {})}
+    request = urllib.request.Request(f"{args.url.rstrip('/')}/v1/backtest?{urllib.parse.urlencode(query)}")
+    if args.key:
+        request.add_header("Authorization", f"Bearer {args.key}")
+    result: dict[str, Any] | None = None
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response, tqdm(desc="replaying", unit=" days", file=sys.stderr) as bar:
+            for line in response:  # one line per day replayed, then the result
+                item = json.loads(line)
+                if "done" in item:
+                    bar.total = item["total"]
+                    bar.update(item["done"] - bar.n)
+                else:
+                    result = item
+    except urllib.error.HTTPError as exc:
+        print(f"heron backtest: {exc.code} {exc.read().decode(errors='replace')}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"heron backtest: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    if result is None:
+        print("heron backtest: the server stopped before the result", file=sys.stderr)
+        return 1
+    if args.json:
+        out.write(json.dumps(result, indent=2) + "\n")
+        return 0
+    rows = result["incidents"]
+    out.write(f"Heron backtest {_time(result['start'])} … {_time(result['end'])}, threshold {result['threshold']:g}: "
+              f"{len(rows)} incidents from {result['anomalies']} anomalous minutes (the first "
+              f"{result['learning_s'] / 86400:g} days only teach the detector)\n\n")  # fmt: skip
+    if rows:
+        out.write(_incident_table(rows))
+    return 0
+
+
+def _incident_table(rows: list[dict[str, Any]]) -> str:
+    return _table(["opened (UTC)", "status", "severity", "segment", "minutes", "anomalies", "what"], [
+        [_time(i["opened"]), i["status"], i["severity"],
+         f"{i['segment']['dim']}={i['segment']['value']}" if i["segment"]["dim"] else "all",
+         f"{max(1, round(i['duration_s'] / 60))}", f"{i['evidence']}", i["title"]]
+        for i in rows])  # fmt: skip
 
 
 def _span(window: dict[str, Any]) -> str:

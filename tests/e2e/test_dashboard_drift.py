@@ -104,6 +104,9 @@ def test_drift_page(monitored: RunningServer) -> None:
         assert re.fullmatch(r"[\d,]+ / [\d,]+", rows["latency_ms"]["n"]), rows["latency_ms"]["n"]
         assert page.get_attribute("#drift-verdict", "data-drifted") in ("true", "false")
         assert "of " in page.inner_text("#drift-verdict") and "features drifted" in page.inner_text("#drift-verdict")
+        # the verdict's colour agrees with the rows: latency drifted, so never green
+        verdict_class = page.get_attribute("#drift-verdict", "class") or ""
+        assert "good" not in verdict_class and ("bad" in verdict_class or "warn" in verdict_class), verdict_class
         assert list(rows)[0] == max(rows, key=lambda f: float(rows[f]["score"]) if rows[f]["score"] != "–" else -1)
 
         # The reference selector: previous window of the range's length (24h) -> URL and table follow.

@@ -58,7 +58,7 @@ def test_topic_table_covers_every_turn(loaded: Any) -> None:
     assert len(named) >= 4 and all(r["label"] and r["keywords"] for r in named)
     for row in named:
         assert 0 <= row["satisfaction_avg"] <= 1 and 0 <= row["frustration_rate"] <= 1
-        assert row["latency_avg"] > 0 and row["series"] and row["previous"] == 0 and row["trend"] is None
+        assert row["latency_avg"] > 0 and row["series"] and row["previous"] == 0 and row["trend"] is None and row["new"] is True
     # the busiest topics are about the demo's subjects: their keywords name them
     words = " ".join(" ".join(r["keywords"]) for r in named)
     assert any(subject in words for subject in ("refund", "password", "invoice", "shipping", "order", "account"))

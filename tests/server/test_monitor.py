@@ -9,7 +9,7 @@ import pytest
 
 from heron.schema.normalize import normalize_interaction
 from heron.schema.records import Interaction, Message
-from heron.server.monitor import GRACE, Monitor
+from heron.server.monitor import GRACE, LEARNING, Monitor, _clipped, backtest
 from heron.stats.incidents import group
 from heron.store.duckdb import DuckDBStore
 
@@ -95,3 +95,60 @@ def test_a_clean_day_and_a_spike_make_one_incident_on_the_right_model(store: Duc
     assert (spike.dim, spike.value) == ("model", "a") and spike.metrics[0].startswith("latency_")
     assert SPIKE <= spike.opened <= SPIKE + 600
     assert monitor.stats.below_support > 0  # the floors did hold something back
+
+
+
+def test_normal_ranges_stay_within_what_a_metric_can_take() -> None:
+    """Issue 13: "normal ranges" went negative for counts."""
+    assert _clipped("count", -2.4, 9.6) == {"low": 0.0, "high": 9.6}
+    assert _clipped("error_rate", -0.01, 1.3) == {"low": 0.0, "high": 1.0}
+    assert _clipped("sentiment_avg", -1.4, 0.3) == {"low": -1.0, "high": 0.3}
+    assert _clipped("latency_p95", -50.0, -10.0) == {"low": 0.0, "high": 0.0}
+
+
+def test_history_after_the_learning_days_is_evaluated_on_the_first_pass(store: DuckDBStore) -> None:
+    """Issue 13: traffic sent all at once (a backfill, an import) was only ever warm-up: nothing reported."""
+    store.save_state("anomaly:p", b"")
+    now = T0 + DAYS * 86400  # the spike is history by now
+    monitor = Monitor(store, drift_every=1e12, clock=lambda: now)
+    found = monitor.anomalies("p", now)
+    incidents = group(found)
+    assert [(i.dim, i.value) for i in incidents] == [("model", "a")], [i.as_dict(now)["title"] for i in incidents]
+    assert SPIKE <= incidents[0].opened <= SPIKE + 600
+    assert all(a["detected_at"] == now for a in found) and min(a["t"] for a in found) >= T0 + LEARNING
+
+
+def test_late_calls_reopen_their_minute(tmp_path: Path) -> None:
+    """Calls that arrive after their minute was evaluated (a collector down for an hour) are judged too."""
+    late_store = DuckDBStore(tmp_path / "late.duckdb")
+    items = _traffic(np.random.default_rng(5))
+    cut = T0 + DAYS * 86400 - 6 * 3600
+    late_store.write([i for i in items if float(i.start_time) < cut], [], lsn=0)
+    clock = [cut + 600.0]
+    monitor = Monitor(late_store, drift_every=1e12, clock=lambda: clock[0])
+    monitor.anomalies("p", clock[0])  # learns, and evaluates up to ten minutes ago
+    outage = cut - 3600  # an hour ago: a burst of failed calls on model "b", exported only now
+    burst = [Interaction(id=f"late-{k}", model="b", start_time=outage + k % 60, latency_ms=300.0, status="error",
+                         input=[Message(role="user", content="q")]) for k in range(60)]  # type: ignore[arg-type]  # fmt: skip
+    late_store.write([normalize_interaction(i, project="p", now=cut) for i in burst], [], lsn=0)
+    clock[0] += 60.0
+    found = monitor.anomalies("p", clock[0])
+    late = [a for a in found if a["kind"] == "late"]
+    assert late and monitor.stats.late_minutes >= 1
+    assert {(a["t"], a["dim"], a["value"]) for a in late if a["metric"] == "error_rate"} >= {(outage, "model", "b")}
+    assert all(a["detected_at"] == clock[0] for a in late)
+    clock[0] += 60.0
+    assert not [a for a in monitor.anomalies("p", clock[0]) if a["kind"] == "late"]  # judged once
+    late_store.close()
+
+
+def test_backtest_replays_history_and_stores_nothing(store: DuckDBStore) -> None:
+    before = len(store.anomalies("p", T0, T0 + DAYS * 86400, limit=100_000))
+    steps = list(backtest(store, "p", T0, T0 + DAYS * 86400))
+    assert [(done, total) for done, total, _ in steps] == [(1, DAYS), (2, DAYS), (3, DAYS)]
+    assert steps[0][2] == [] and steps[1][2] == []  # the first two days only teach the detector
+    incidents = group([row for _, _, rows in steps for row in rows])
+    assert [(i.dim, i.value) for i in incidents] == [("model", "a")]
+    assert len(store.anomalies("p", T0, T0 + DAYS * 86400, limit=100_000)) == before
+    keen = [row for _, _, rows in backtest(store, "p", T0, T0 + DAYS * 86400, threshold=3.0) for row in rows]
+    assert len(keen) > sum(len(rows) for _, _, rows in steps)  # a lower threshold, more alarms

@@ -23,7 +23,7 @@ READ = {"Authorization": f"Bearer {READ_KEY}"}
 
 WINDOWED = (
     "/v1/interactions", "/v1/metrics", "/v1/metrics/users", "/v1/conversations", "/v1/costs/unknown-models",
-    "/v1/drift/series", "/v1/anomalies", "/v1/incidents", "/v1/tags", "/v1/ux/summary", "/v1/topics", "/v1/topics/flow",
+    "/v1/drift/series", "/v1/anomalies", "/v1/incidents", "/v1/backtest", "/v1/tags", "/v1/ux/summary", "/v1/topics", "/v1/topics/flow",
     "/v1/users/active", "/v1/users/retention", "/v1/users/engagement", "/v1/resources", "/v1/resources/hosts",
 )  # fmt: skip
 """Every read endpoint that takes start/end/since."""

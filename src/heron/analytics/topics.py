@@ -50,6 +50,7 @@ def topic_table(
             "share": volume / total,
             "previous": earlier,
             "trend": (volume - earlier) / earlier if earlier else None,
+            "new": volume > 0 and earlier == 0,  # no previous volume: no ratio, but the biggest trend of all
             "series": days.get(topic, []),
             **{k: row.get(k) for k in _FIGURES},
         })  # fmt: skip

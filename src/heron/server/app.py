@@ -151,7 +151,7 @@ def create_app(settings: Settings) -> Starlette:
         monitor = None
         if settings.monitor_interval > 0:
             monitor = Monitor(store, interval=settings.monitor_interval, drift_every=settings.drift_every,
-                              embed=enrichment.embed if enrichment is not None else None)  # fmt: skip
+                              embed=enrichment.embed if enrichment is not None else None, horizon=settings.late_horizon)  # fmt: skip
             monitor.start()
         app.state.services = Services(
             settings=settings,

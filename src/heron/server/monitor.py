@@ -6,8 +6,11 @@ cost, output tokens in total, per model and per prompt version; frustration rate
 topic -- become one column each in the project's
 :class:`heron.stats.anomaly.AnomalyDetector` (new series are added as they
 appear). Only the new minutes are read; the detector's state is saved, so a
-restart keeps its seasonal baselines. A project seen for the first time is
-warmed up on its last week of minutes. An anomalous minute is stored only when
+restart keeps its seasonal baselines. Minutes are evaluated by event time: a
+project seen for the first time learns from its first two days of history and
+has every minute after them evaluated and reported (a backfill or an import is
+checked, not skipped); calls arriving for a minute already evaluated (a batch
+exporter, a collector that was down) re-open it, up to a week back. An anomalous minute is stored only when
 it matters (heron.stats.support): enough requests behind it and a change big
 enough to act on; ``GET /v1/incidents`` groups what is stored.
 
@@ -24,7 +27,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,11 +47,23 @@ DIRECTIONS = {"count": 0, "error_rate": 1, "latency_p50": 1, "latency_p95": 1, "
 """Which way is bad per metric: +1 only high, -1 only low, 0 both (volume drops and surges both matter)."""
 MIN_SCALE = {"error_rate": 0.01, "frustration_rate": 0.01, "sentiment_avg": 0.02}
 """Floors on a rate's normal spread: a minute of a few requests makes rates jumpy (one point, or 0.02 of sentiment)."""
+RANGES = {"error_rate": (0.0, 1.0), "frustration_rate": (0.0, 1.0), "sentiment_avg": (-1.0, 1.0)}
+"""What a metric can take; the rest are counts, sums and durations: never below zero. Normal ranges are clipped to it."""
+DEFAULT_THRESHOLD = 6.0
+"""The detector's alarm threshold, in scales of a series' noise (heron.stats.anomaly)."""
 BUCKET = 60.0
 GRACE = 120.0
 """A minute is evaluated this long after it ends, so batched SDK traffic has arrived."""
-WARMUP = 7 * 86400.0
 DAY = 86400.0
+HISTORY = 30 * DAY
+"""How far back a project's first pass reads (an import of last month is evaluated, not skipped)."""
+LEARNING = 2 * DAY
+"""A project's first traffic teaches the baseline this long (hour-of-day profiles need a day); every
+minute after it is evaluated and reported, history included, with its event time and ``detected_at``."""
+HORIZON = 7 * DAY
+"""Late data: calls that arrive after their minute was evaluated, up to this old, re-open it."""
+LATE_MINUTES = 2_000
+"""Minutes re-opened per pass at most (the rest wait for the next pass)."""
 
 
 @dataclass
@@ -58,6 +73,9 @@ class _Project:
     index: dict[tuple[str, str, str], int] = field(default_factory=dict)
     last: float | None = None
     """Start of the last minute evaluated."""
+    checked: float | None = None
+    """Wall-clock time up to which arrivals were looked at: calls stored after it for minutes already
+    evaluated are late, and re-open their minutes."""
 
     def columns(self, keys: Sequence[tuple[str, str, str]]) -> None:
         new = [k for k in dict.fromkeys(keys) if k not in self.index]
@@ -71,19 +89,23 @@ class _Project:
             self.keys.append(key)
 
     def to_bytes(self) -> bytes:
-        return msgspec.msgpack.encode({"detector": self.detector.state_dict(), "keys": self.keys, "last": self.last})
+        return msgspec.msgpack.encode({"detector": self.detector.state_dict(), "keys": self.keys, "last": self.last,
+                                       "checked": self.checked})  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> _Project:
         state = msgspec.msgpack.decode(data)
         keys = [tuple(k) for k in state["keys"]]
-        return cls(AnomalyDetector.from_state(state["detector"]), keys, {k: i for i, k in enumerate(keys)}, state["last"])  # type: ignore[misc]
+        return cls(AnomalyDetector.from_state(state["detector"]), keys, {k: i for i, k in enumerate(keys)}, state["last"],  # type: ignore[misc]
+                   state.get("checked"))
 
 
 @dataclass
 class MonitorStats:
     minutes: int = 0
     anomalies: int = 0
+    late_minutes: int = 0
+    """Minutes evaluated again because calls for them arrived after they were."""
     below_support: int = 0
     """Anomalous buckets not reported: too few requests behind them, or too small a change (heron.stats.support)."""
     drift_runs: int = 0
@@ -94,8 +116,10 @@ class Monitor:
     """A thread running anomaly detection every ``interval`` seconds and drift every ``drift_every``."""
 
     def __init__(self, store: Store, *, interval: float = 30.0, drift_every: float = 3600.0,
-                 embed: Callable[[Sequence[str]], np.ndarray] | None = None, clock: Callable[[], float] = time.time) -> None:
+                 embed: Callable[[Sequence[str]], np.ndarray] | None = None, clock: Callable[[], float] = time.time,
+                 horizon: float = HORIZON) -> None:
         self.store = store
+        self.horizon = horizon
         self.interval, self.drift_every = interval, drift_every
         self.embed = embed
         self.clock = clock
@@ -148,17 +172,38 @@ class Monitor:
         return found
 
     def anomalies(self, project: str, now: float) -> list[dict[str, Any]]:
-        """Evaluate every minute of ``project`` closed since the last pass; returns (and stores) what was found."""
+        """Evaluate, by event time, every minute of ``project`` closed since the last pass and every earlier
+        minute (within :data:`HORIZON`) that late calls re-opened; returns (and stores) what was found.
+
+        A project's first pass reads up to :data:`HISTORY` back from its first traffic: the first
+        :data:`LEARNING` only teaches the baseline, every minute after it is reported like a live one."""
         state = self._project(project)
+        arrived = time.time()  # ingested_at is wall-clock time, whatever clock the monitor runs on
         until = math.floor((now - GRACE) / BUCKET) * BUCKET
-        since = state.last + BUCKET if state.last is not None else until - WARMUP
-        if since >= until:
-            return []
-        rows = self.store.minute_metrics(project, since, until)  # type: ignore[attr-defined]
-        if state.last is None:  # warming up: start at the project's first traffic, not a week of made-up zeros
-            if not rows:
+        found: list[dict[str, Any]] = []
+        if state.last is None:
+            first = self.store.first_traffic(project)  # type: ignore[attr-defined]
+            if first is None:
                 return []
-            since = min(row["t"] for row in rows)
+            since = max(math.floor(first / BUCKET) * BUCKET, until - HISTORY)
+            report_from = since + LEARNING
+        else:
+            since, report_from = state.last + BUCKET, -math.inf
+            if state.checked is not None:
+                found += self._late(project, state, now, arrived)
+        for start in np.arange(since, until, DAY):  # a day at a time: a month of minutes is never all in memory
+            found += self._evaluate(project, state, float(start), float(min(start + DAY, until)), report_from, now)
+        if until > since:
+            state.last = until - BUCKET
+        state.checked = arrived
+        self.store.write_anomalies(project, found)  # type: ignore[attr-defined]
+        self.store.save_state(f"anomaly:{project}", state.to_bytes())  # type: ignore[attr-defined]
+        self.stats.anomalies += len(found)
+        return found
+
+    def _evaluate(self, project: str, state: _Project, since: float, until: float, report_from: float, now: float) -> list[dict[str, Any]]:
+        """Feed the minutes of [since, until) to the detector; report anomalies from ``report_from`` on."""
+        rows = self.store.minute_metrics(project, since, until)  # type: ignore[attr-defined]
         state.columns([(r["metric"], r["dim"], r["value"]) for r in rows])
         minutes: dict[float, list[dict[str, Any]]] = {}
         support: dict[tuple[float, str, str, str], float] = {}
@@ -166,31 +211,75 @@ class Monitor:
             minutes.setdefault(row["t"], []).append(row)
             support[(row["t"], row["metric"], row["dim"], row["value"])] = row.get("n") or 0.0
         found: list[dict[str, Any]] = []
-        live = state.last is not None  # warm-up minutes teach the baseline; their anomalies are history, not news
         counts = [i for k, i in state.index.items() if k[0] in ("count", "cost_usd", "output_tokens")]
         t = since
         while t < until:
-            values = np.full(state.detector.n_series, np.nan)
-            values[counts] = 0.0  # no traffic in a minute is a zero, not a gap
-            for row in minutes.get(t, ()):
-                if row["x"] is not None:
-                    values[state.index[(row["metric"], row["dim"], row["value"])]] = row["x"]
-            for anomaly in state.detector.update(t, values):
-                if live:
+            for anomaly in state.detector.update(t, self._values(state, minutes.get(t, ()), counts)):
+                if anomaly.t >= report_from:  # before it: the baseline is still being learned
                     metric, dim, value = state.keys[anomaly.series]
-                    if not judge(metric, anomaly.value, anomaly.expected, support.get((anomaly.t, metric, dim, value), 0.0)).matters:
-                        self.stats.below_support += 1  # unusual for the series, too small to tell anyone
-                        continue
-                    found.append({"t": anomaly.t, "bucket_s": int(BUCKET), "metric": metric, "dim": dim, "value": value,
-                                  "observed": anomaly.value, "expected": anomaly.expected, "low": anomaly.low,
-                                  "high": anomaly.high, "score": anomaly.score, "kind": anomaly.kind,
-                                  "detected_at": now})  # fmt: skip
+                    row = self._report(metric, dim, value, anomaly.t, anomaly.value, anomaly.expected, anomaly.low,
+                                       anomaly.high, anomaly.score, anomaly.kind, support, now)  # fmt: skip
+                    if row is not None:
+                        found.append(row)
             t += BUCKET
-        state.last = until - BUCKET
-        self.store.write_anomalies(project, found)  # type: ignore[attr-defined]
-        self.store.save_state(f"anomaly:{project}", state.to_bytes())  # type: ignore[attr-defined]
         self.stats.minutes += int((until - since) / BUCKET)
-        self.stats.anomalies += len(found)
+        return found
+
+    @staticmethod
+    def _values(state: _Project, rows: Sequence[dict[str, Any]], counts: list[int]) -> np.ndarray:
+        values = np.full(state.detector.n_series, np.nan)
+        values[counts] = 0.0  # no traffic in a minute is a zero, not a gap
+        for row in rows:
+            if row["x"] is not None:
+                values[state.index[(row["metric"], row["dim"], row["value"])]] = row["x"]
+        return values
+
+    def _report(self, metric: str, dim: str, value: str, t: float, observed: float, expected: float, low: float, high: float,
+                score: float, kind: str, support: dict[tuple[float, str, str, str], float], now: float) -> dict[str, Any] | None:
+        """The anomaly row to store, or None when it does not matter (heron.stats.support)."""
+        if not judge(metric, observed, expected, support.get((t, metric, dim, value), 0.0)).matters:
+            self.stats.below_support += 1  # unusual for the series, too small to tell anyone
+            return None
+        return {"t": t, "bucket_s": int(BUCKET), "metric": metric, "dim": dim, "value": value, "observed": observed,
+                "expected": expected, **_clipped(metric, low, high), "score": score, "kind": kind, "detected_at": now}  # fmt: skip
+
+    def _late(self, project: str, state: _Project, now: float, arrived: float) -> list[dict[str, Any]]:
+        """Minutes already evaluated that calls stored since the last pass belong to: judged again, whole,
+        against the band the detector has for their time (it does not learn from them: its state has
+        moved on), reported as kind ``late`` unless that minute and series already has an anomaly."""
+        assert state.last is not None and state.checked is not None
+        horizon = max(now - self.horizon, 0.0)
+        late = self.store.late_minutes(project, horizon, state.last + BUCKET, state.checked, limit=LATE_MINUTES)  # type: ignore[attr-defined]
+        if not late:
+            return []
+        self.stats.late_minutes += len(late)
+        lo, hi = min(late), max(late) + BUCKET
+        rows = [r for r in self.store.minute_metrics(project, lo, hi) if r["t"] in set(late)]  # type: ignore[attr-defined]
+        state.columns([(r["metric"], r["dim"], r["value"]) for r in rows])
+        known = {(float(a["t"]), a["metric"], a["dim"], a["value"]) for a in self.store.anomalies(project, lo, hi, limit=100_000)}  # type: ignore[attr-defined]
+        support = {(r["t"], r["metric"], r["dim"], r["value"]): r.get("n") or 0.0 for r in rows}
+        by_minute: dict[float, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_minute.setdefault(row["t"], []).append(row)
+        counts = [i for k, i in state.index.items() if k[0] in ("count", "cost_usd", "output_tokens")]
+        directions = np.array([DIRECTIONS[k[0]] for k in state.keys])
+        found: list[dict[str, Any]] = []
+        for t in sorted(by_minute):
+            values = self._values(state, by_minute[t], counts)
+            band = state.detector.get(t)
+            outside = band.ready & np.isfinite(values) & (
+                ((values > band.high) & (directions >= 0)) | ((values < band.low) & (directions <= 0))
+            )
+            for i in np.flatnonzero(outside):
+                metric, dim, value = state.keys[i]
+                if (t, metric, dim, value) in known:
+                    continue
+                width = max(float(band.high[i] - band.expected[i]), 1e-12)
+                score = abs(float(values[i] - band.expected[i])) / width
+                row = self._report(metric, dim, value, t, float(values[i]), float(band.expected[i]), float(band.low[i]),
+                                   float(band.high[i]), score, "late", support, now)  # fmt: skip
+                if row is not None:
+                    found.append(row)
         return found
 
     # -- drift ---------------------------------------------------------------------
@@ -214,3 +303,26 @@ class Monitor:
 
 
 
+
+
+def _clipped(metric: str, low: float, high: float) -> dict[str, float]:
+    """The normal range within what ``metric`` can take (a count's band does not go negative)."""
+    floor, ceiling = RANGES.get(metric, (0.0, math.inf))
+    return {"low": min(max(low, floor), ceiling), "high": max(min(high, ceiling), floor)}
+
+
+def backtest(store: Store, project: str, since: float, until: float, *, threshold: float | None = None,
+             ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:  # fmt: skip
+    """Replay the project's stored minutes of [since, until) through a fresh detector, as the monitor
+    would have seen them: the first :data:`LEARNING` teaches it, every later minute is judged (support
+    floors included). Yields (days done, days in all, that day's anomaly rows); nothing is stored.
+    ``threshold`` replaces the detector's alarm threshold (6 scales): how a user tries a sensitivity."""
+    replay = Monitor(store)
+    options = {} if threshold is None else {"threshold": threshold}
+    state = _Project(AnomalyDetector(0, bucket_seconds=BUCKET, **options))
+    since = math.floor(since / BUCKET) * BUCKET
+    until = min(until, math.floor((time.time() - GRACE) / BUCKET) * BUCKET)  # the minutes the monitor would have closed
+    days = max(1, math.ceil((until - since) / DAY))
+    for done, start in enumerate(np.arange(since, until, DAY), start=1):
+        end = float(min(start + DAY, until))
+        yield done, days, replay._evaluate(project, state, float(start), end, since + LEARNING, time.time())  # noqa: SLF001

@@ -21,6 +21,7 @@ ENVIRONMENT: dict[str, str] = {
     "HERON_ENRICH": "'0' turns off enrichment (sentiment, frustration, topics) after ingest (default: 1).",
     "HERON_MONITOR_INTERVAL": "Seconds between anomaly-detection passes over closed minutes; 0 turns drift and anomaly monitoring off (default: 30).",
     "HERON_DRIFT_EVERY": "Seconds between stored drift runs (last day vs the week before) per project (default: 3600).",
+    "HERON_LATE_HORIZON": "How old (seconds) a minute may be for calls arriving late to re-open it for anomaly detection (default: 604800, a week).",
     "HERON_MIN_FREE_MB": "Free space (MiB) the data directory keeps: below it ingest answers 507 with Retry-After and /healthz says degraded, reads keep working; 0 turns the check off (default: 256).",
     "HERON_FSYNC": "'0' turns off fsync of the write-ahead log: faster, loses acknowledged data on power loss (default: 1).",
     "HERON_METRICS_MAX_VALUES": "Distinct values of one label on /metrics (model, app_version, ...) before new ones are reported as '__overflow__' (default: 200).",
@@ -75,6 +76,7 @@ class Settings:
     enrich: bool = True
     monitor_interval: float = 30.0
     drift_every: float = 3600.0
+    late_horizon: float = 7 * 86400.0
     mapping_file: Path | None = None
 
     @classmethod
@@ -101,6 +103,7 @@ class Settings:
             enrich=_env("HERON_ENRICH", "1") != "0",
             monitor_interval=float(_env("HERON_MONITOR_INTERVAL", "30")),
             drift_every=float(_env("HERON_DRIFT_EVERY", "3600")),
+            late_horizon=_positive("HERON_LATE_HORIZON", 7 * 86400.0),
             otlp_workers=_int("HERON_OTLP_WORKERS", 1 if (os.cpu_count() or 1) >= 2 else 0),
             mapping_file=Path(mapping) if (mapping := _env("HERON_ATTRIBUTE_MAPPING", "")) else None,
         )

@@ -214,6 +214,20 @@ class DuckDBMonitoring:
             out.extend({"t": float(t), "dim": dim, "value": value, "metric": m, "x": x, "n": n} for m, x in zip(UX_MINUTE_METRICS, figures, strict=True))
         return out
 
+    def first_traffic(self, project: str) -> float | None:
+        """Start of the project's first hour with stored calls (None without any)."""
+        rows = self._cursor().execute("SELECT epoch(min(hour)) FROM rollup_hour WHERE project = ? AND dim = ''", [project]).fetchall()
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+    def late_minutes(self, project: str, start: float, end: float, stored_after: float, *, limit: int = 2_000) -> list[float]:
+        """Minutes of [start, end) (epoch s, oldest first) holding calls stored after ``stored_after`` (wall clock)."""
+        rows = self._cursor().execute(
+            "SELECT DISTINCT epoch(date_trunc('minute', start_time)) AS t FROM interactions"
+            " WHERE project = ? AND start_time >= ? AND start_time < ? AND ingested_at > ? ORDER BY t LIMIT ?",
+            [project, _naive(start), _naive(end), _naive(stored_after), int(limit)],
+        ).fetchall()
+        return [float(r[0]) for r in rows]
+
     def outcome_rows(self, project: str, start: float, end: float) -> dict[str, np.ndarray]:
         """Enriched turns of [start, end) in time order: satisfaction, frustrated (0/1), thumbs up (1/0/NaN), segments."""
         table = self._cursor().sql(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from heron.stats.drift import DriftReport, UnknownTestError, compare, default_test, infer_kind
+from heron.stats.drift import DriftReport, UnknownTestError, compare, default_test, detect, infer_kind
 
 
 def test_kinds_are_inferred_from_dtype_and_shape() -> None:
@@ -24,7 +24,7 @@ def test_kinds_are_inferred_from_dtype_and_shape() -> None:
     [
         ("numeric", 1_000, "ks"), ("numeric", 1_001, "wasserstein"),
         ("categorical", 1_000, "chi2"), ("categorical", 1_001, "jensenshannon"),
-        ("embedding", 5_000, "mmd"), ("embedding", 5_001, "classifier"),
+        ("embedding", 1_000, "mmd"), ("embedding", 1_001, "classifier"),
     ],
 )
 def test_default_rule(kind: str, n: int, expected: str) -> None:
@@ -55,7 +55,7 @@ def test_compare_picks_defaults_and_summarises() -> None:
     assert isinstance(report, DriftReport) and len(report) == 4
     assert [(r.feature, r.kind, r.test) for r in report] == [
         ("latency", "numeric", "wasserstein"), ("tokens", "numeric", "wasserstein"),
-        ("model", "categorical", "jensenshannon"), ("embedding", "embedding", "mmd"),
+        ("model", "categorical", "jensenshannon"), ("embedding", "embedding", "classifier"),
     ]
     assert report.drifted_features == ("latency", "embedding")
     assert report.share_drifted == 0.5 and report.dataset_drifted
@@ -92,7 +92,7 @@ def test_features_on_one_side_are_reported() -> None:
 
 
 def test_skipped_features_count_in_neither_share_nor_mean() -> None:
-    report = compare({"a": np.zeros(10), "b": np.array([])}, {"a": np.ones(10), "b": np.array([])})
+    report = compare({"a": np.zeros(10), "b": np.array([])}, {"a": np.ones(10), "b": np.array([])}, min_rows=1)
     assert report["b"].reason == "reference has no values"
     assert report.share_drifted == 1.0 and report.mean_score == report["a"].score
     empty = compare({}, {})
@@ -118,3 +118,30 @@ def test_public_names_match_all() -> None:
 
     public = {n for n, v in vars(drift).items() if not n.startswith("_") and not isinstance(v, types.ModuleType) and n != "annotations"}
     assert public == set(drift.__all__)
+
+
+def test_too_few_rows_get_a_reason_not_a_verdict() -> None:
+    """Issue 13: a reference of 19-53 rows gave verdicts that changed between loads."""
+    rng = np.random.default_rng(3)
+    report = compare({"latency": rng.normal(size=53)}, {"latency": rng.normal(3.0, 1.0, size=5_000)})
+    only = report["latency"]
+    assert not only.drifted and only.reason == "not enough reference data (n = 53; a verdict needs 100 a side)"
+    assert not report.dataset_drifted and report.share_drifted == 0.0
+
+
+def test_p_value_tests_need_an_effect_too() -> None:
+    """A KS p below 0.05 on a CDF gap under 0.1 (a weekday's TTFT against a weekend's) is not drift."""
+    rng = np.random.default_rng(4)
+    reference, current = rng.normal(size=1_000), rng.normal(0.17, 1.0, size=1_000)
+    result = detect(reference, current, test="ks")
+    assert result.p_value is not None and result.p_value < 0.05 and result.statistic < 0.1
+    assert not result.drifted and result.score < 0.5
+    names = np.array(list("abcd"), dtype=object)
+
+    def rows(counts: list[int]) -> np.ndarray:
+        return np.repeat(names, counts)
+
+    small = detect(rows([400, 300, 200, 100]), rows([360, 300, 200, 140]), test="chi2")
+    assert small.p_value is not None and small.p_value < 0.05 and not small.drifted  # 4% of rows moved
+    big = detect(rows([400, 300, 200, 100]), rows([300, 300, 200, 200]), test="chi2")
+    assert big.drifted and big.score > 0.5

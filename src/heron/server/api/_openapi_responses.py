@@ -280,6 +280,13 @@ def incidents() -> dict[str, Schema]:
     return read(obj({**_WINDOW, "counts": counts, "incidents": array(incident), "truncated": BOOL}))
 
 
+def backtest() -> dict[str, Schema]:
+    stream = {"description": "NDJSON: one {\"done\", \"total\"} line per day replayed, then {start, end, threshold, "
+                             "learning_s, anomalies, incidents} (incidents as in /v1/incidents)",
+              "content": {"application/x-ndjson": {"schema": STR}}}  # fmt: skip
+    return {"200": stream, **errors("400 401 403")}
+
+
 def resource_series() -> dict[str, Schema]:
     point = obj({"t": TIME, "avg": NUM, "min": NUM, "max": NUM, "last": NUM, "count": INT})
     one = obj({"host": STR, "service": nullable(STR), "metric": STR, "device": nullable(STR), "points": array(point)})

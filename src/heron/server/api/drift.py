@@ -16,14 +16,17 @@ import re
 import time
 from typing import Any
 
+import msgspec
+
 from anyio import to_thread
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from heron.analytics.drift import Window, drift_report, report_dict
 from heron.errors import HeronError, ValidationError
+from heron.server import monitor
 from heron.server.api import params
 from heron.server.context import authenticate, services
 from heron.server.responses import error_response, json_response
@@ -47,6 +50,11 @@ INCIDENT_LOOKBACK = 86400.0
 """How far before the window anomalies are read, so an incident that opened earlier is whole."""
 INCIDENT_EVIDENCE = 20_000
 """Anomaly rows read at most per request (newest first)."""
+BACKTEST = params.accepted(params.WINDOW, "threshold")
+BACKTEST_MAX_DAYS = 31
+THRESHOLD_RANGE = (2.0, 20.0)
+THRESHOLD = re.compile(r"^\s*((?:[2-9]|1[0-9])(?:\.[0-9]+)?|20(?:\.0+)?)\s*$")
+"""A decimal from 2 to 20: what ``threshold`` accepts (and the OpenAPI document states)."""
 
 
 def _one_form(query: QueryParams, side: str) -> None:
@@ -195,9 +203,52 @@ async def incidents(request: Request) -> Response:
                           "truncated": len(rows) >= INCIDENT_EVIDENCE})
 
 
+async def backtest(request: Request) -> Response:
+    """Replay stored history through the anomaly detector (heron.server.monitor.backtest) and stream
+    NDJSON: a ``{"done": d, "total": n}`` line per day replayed, then one line with the anomalies'
+    count, the incidents they make and the settings used. Nothing is stored."""
+    try:
+        project = authenticate(request, "read").project
+        params.check_known(request.query_params, BACKTEST)
+        start, end = params.window(request.query_params, default_since=7 * 86400.0, max_days=BACKTEST_MAX_DAYS)
+        threshold = _threshold(request.query_params)
+    except HeronError as exc:
+        return error_response(exc)
+    store = services(request).store
+
+    async def lines() -> Any:
+        days = iter(monitor.backtest(store, project, start, end, threshold=threshold))
+        found: list[dict[str, Any]] = []
+        while True:
+            step = await to_thread.run_sync(next, days, None)
+            if step is None:
+                break
+            done, total, rows = step
+            found += rows
+            yield msgspec.json.encode({"done": done, "total": total}) + b"\n"
+        now = time.time()
+        incidents = [i.as_dict(now) for i in incident_groups.group(found)]
+        yield msgspec.json.encode({"start": start, "end": end, "threshold": threshold or monitor.DEFAULT_THRESHOLD,
+                                   "learning_s": monitor.LEARNING, "anomalies": len(found), "incidents": incidents}) + b"\n"  # fmt: skip
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+def _threshold(query: QueryParams) -> float | None:
+    raw = query.get("threshold")
+    if raw is None or not raw.strip():
+        return None
+    match = THRESHOLD.fullmatch(raw)
+    if match is None:
+        low, high = THRESHOLD_RANGE
+        raise ValidationError("threshold", f"must be a decimal number from {low:g} to {high:g} (scales of a series' noise; default 6)")
+    return float(match.group(1))
+
+
 routes = [
     Route("/v1/drift", drift, methods=["GET"]),
     Route("/v1/drift/series", drift_series, methods=["GET"]),
     Route("/v1/anomalies", anomalies, methods=["GET"]),
     Route("/v1/incidents", incidents, methods=["GET"]),
+    Route("/v1/backtest", backtest, methods=["GET"]),
 ]

@@ -254,6 +254,12 @@ OPERATIONS: tuple[Operation, ...] = (
               query=drift.INCIDENTS, specific=lambda now: {"status": P.caseless(("", *drift.INCIDENT_STATUS))}, responses=R.incidents,
               description="An incident is resolved after 15 minutes without an anomaly; anomalies of the project total "
                           "are folded into the segment (model, prompt version, topic) that explains them."),
+    Operation("get", "/v1/backtest", "Replay stored history through the anomaly detector (nothing stored)", keys=(READ,),
+              query=drift.BACKTEST, responses=R.backtest,
+              specific=lambda now: {"threshold": {"type": "string", "pattern": drift.THRESHOLD.pattern.replace(")\\s*$", ")?\\s*$"),
+                                                  "description": "Alarm threshold in scales of a series' noise, 2 to 20 (default 6)."}},
+              description=_window_days(drift.BACKTEST_MAX_DAYS) + " The first two days of the window teach the detector; "
+                          "the rest is judged as the monitor would have, support floors included."),
     Operation("post", "/v1/resources", "Ingest a batch of host resource samples (heron agent)", keys=(WRITE,),
               body=_batch("samples", "ResourceSample", inline=True), responses=R.ingest, description=_INGEST),
     Operation("get", "/v1/resources", "Host resource series per host, service, metric and device (default: the last hour)",

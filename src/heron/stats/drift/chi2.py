@@ -20,7 +20,17 @@ def chi2(reference: NDArray[np.int64], current: NDArray[np.int64], *, seed: int 
     if reference.size < 2:
         return Measured(0.0, 1.0)
     result = scipy.stats.chi2_contingency(np.vstack((reference, current)))
-    return Measured(float(result.statistic), float(result.pvalue))
+    return Measured(float(result.statistic), float(result.pvalue), effect=total_variation(reference, current))
+
+
+def total_variation(reference: NDArray[np.int64], current: NDArray[np.int64]) -> float:
+    """Half the L1 distance between the two category shares: the share of traffic that changed category."""
+    p, q = reference / max(reference.sum(), 1), current / max(current.sum(), 1)
+    return float(np.abs(p - q).sum() / 2)
+
+
+MIN_MOVED = 0.05
+"""The share of rows that must have changed category besides p < threshold."""
 
 
 CHI2 = register(
@@ -29,6 +39,7 @@ CHI2 = register(
         measure={"categorical": chi2},
         threshold=0.05,
         rule="p_value",
-        description="Chi-squared test of homogeneity on category counts; drift when p < threshold. Default for categorical columns up to 1,000 rows a side.",
+        min_effect=MIN_MOVED,
+        description="Chi-squared test of homogeneity on category counts; drift when p < threshold and at least 5% of the rows changed category. Default for categorical columns up to 1,000 rows a side.",
     )
 )

@@ -44,11 +44,15 @@ def ks(reference: NDArray[np.float64], current: NDArray[np.float64], *, seed: in
         with warnings.catch_warnings():  # scipy warns when it falls back from exact to asymptotic
             warnings.simplefilter("ignore", RuntimeWarning)
             result = scipy.stats.ks_2samp(reference, current)
-        return Measured(float(result.statistic), float(result.pvalue))
+        return Measured(float(result.statistic), float(result.pvalue), effect=float(result.statistic))
     d = ks_statistic(reference, current)
     big, small = max(n, m), min(n, m)
     en = round(big * small / (big + small))
-    return Measured(d, float(np.clip(scipy.stats.kstwo.sf(d, en), 0.0, 1.0)))
+    return Measured(d, float(np.clip(scipy.stats.kstwo.sf(d, en), 0.0, 1.0)), effect=d)
+
+
+MIN_GAP = 0.1
+"""The largest CDF gap a drift needs besides p < threshold: a tenth of the rows on the other side of some value."""
 
 
 KS = register(
@@ -57,6 +61,7 @@ KS = register(
         measure={"numeric": ks},
         threshold=0.05,
         rule="p_value",
-        description="Kolmogorov–Smirnov two-sample test; drift when p < threshold. Default for numeric columns up to 1,000 rows a side.",
+        min_effect=MIN_GAP,
+        description="Kolmogorov–Smirnov two-sample test; drift when p < threshold and the CDFs are at least 0.1 apart. Default for numeric columns up to 1,000 rows a side.",
     )
 )

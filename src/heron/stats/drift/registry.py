@@ -30,6 +30,9 @@ class Measured:
     statistic: float
     p_value: float | None = None
     score_p_value: float | None = None
+    effect: float | None = None
+    """An effect size on a scale that does not grow with n (a p-value test's own statistic or a distance),
+    held against the test's ``min_effect``."""
 
 
 Measure = Callable[..., Measured]
@@ -49,7 +52,9 @@ class DriftTest:
     ``rule`` says what ``threshold`` bounds: a ``p_value`` (drift when p < threshold)
     or a ``distance`` (drift when statistic >= threshold). ``baseline`` is the
     statistic of two equal distributions (0, or 0.5 for an AUC). ``alpha``, when
-    set, also requires p < alpha, so a distance test can't fire on noise alone.
+    set, also requires p < alpha, so a distance test can't fire on noise alone; ``min_effect``,
+    when set, also requires the measured effect to reach it, so a p-value test can't fire on a
+    change too small to matter (KS p = 0.021 for a weekday against a weekend's TTFT).
     """
 
     key: str
@@ -60,6 +65,7 @@ class DriftTest:
     baseline: float = 0.0
     alpha: float | None = None
     min_size: int = 1
+    min_effect: float | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -72,7 +78,10 @@ class DriftTest:
         if self.rule == "p_value":
             p = measured.p_value
             p_for_score = measured.score_p_value if measured.score_p_value is not None else p
-            return (p is not None and p < limit), _p_score(p_for_score, limit)
+            drifted = p is not None and p < limit
+            if self.min_effect is not None and measured.effect is not None and measured.effect < self.min_effect:
+                return False, min(_p_score(p_for_score, limit), 0.49 * measured.effect / self.min_effect)
+            return drifted, _p_score(p_for_score, limit)
         drifted = measured.statistic >= limit
         score = _distance_score(measured.statistic - self.baseline, limit - self.baseline)
         if self.alpha is not None:

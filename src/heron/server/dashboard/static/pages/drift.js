@@ -77,10 +77,14 @@
     table.dataset.drifted = String(features.filter((f) => f.drifted).length);
     const verdict = $("#drift-verdict");
     verdict.dataset.drifted = String(!!report.drifted);
-    verdict.className = "verdict " + (!tested.length ? "flat" : report.drifted ? "bad" : "good");
+    // Some features drifted but fewer than half: not green beside red rows, and the rule said.
+    const some = (report.drifted_features || []).length;
+    verdict.className = "verdict " + (!tested.length ? "flat" : report.drifted ? "bad" : some ? "warn" : "good");
+    verdict.dataset.some = String(some);
     verdict.textContent = !tested.length ? "not enough data to compare"
-      : (report.drifted ? "dataset drifted" : "no dataset drift") + " · " + fmt.pct(report.share_drifted) + " of " + tested.length +
-        " features drifted" + (report.drifted_features && report.drifted_features.length ? " (" + report.drifted_features.join(", ") + ")" : "");
+      : (report.drifted ? "dataset drifted" : some ? "some features drifted, not the dataset (it needs half)" : "no dataset drift") +
+        " · " + fmt.pct(report.share_drifted) + " of " + tested.length + " features drifted" +
+        (some ? " (" + report.drifted_features.join(", ") + ")" : "");
     const only = Object.entries(report.current.filters || {}).map(([k, v]) => k + " = " + v).join(", ");
     $("#drift-windows").textContent = "reference " + windowText(report.reference) + " · current " + windowText(report.current) +
       (only ? " · " + only + " only" : "") + " · n = reference / current";

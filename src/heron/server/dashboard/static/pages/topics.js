@@ -30,7 +30,7 @@
   let data = null, ctxNow = null, built = false;
 
   function trendText(v, row) {
-    if (v == null) return row && row.interactions && !row.previous ? "new" : "–";
+    if (v == null) return row && row.new ? "new" : "–";
     return (v > 0 ? "▲ +" : v < 0 ? "▼ −" : "") + fmt.pct(Math.abs(v));
   }
 
