@@ -121,7 +121,9 @@ def test_drift_between_tag_values(client: TestClient) -> None:
     assert report["reference"]["filters"] == {"tag.app.team": "support"} and report["current"]["filters"] == {"tag.app.team": "sales"}
     features = {f["feature"]: f for f in report["features"]}
     assert features["latency_ms"]["n_reference"] == SUPPORT and features["latency_ms"]["n_current"] == SALES
-    assert features["latency_ms"]["drifted"]
+    # 90 and 30 calls: too few a side for a verdict, however far apart (issue 13: small references flip-flopped)
+    assert not features["latency_ms"]["drifted"]
+    assert features["latency_ms"]["reason"] == f"not enough reference data (n = {SUPPORT}; a verdict needs 100 a side)"
     assert features["sentiment"]["n_current"] == SALES  # the signal features go through the call's tags too
     same = _get(client, "/v1/drift", current="1d", reference="0s-ago", embeddings="0",
                 **{"reference_tag.tenant": "acme", "current_tag.tenant": "acme"})  # fmt: skip
