@@ -20,7 +20,7 @@ from heron.stats.support import judge
         ("latency_p95", 1100.0, 1000.0, 400.0),  # +10%
         ("sentiment_avg", -0.6, 0.2, 2.0),  # two turns
         ("count", 2.0, 0.0005, 2.0),  # a sparse segment's baseline is near zero: its calls are "improbable"
-        ("error_rate", 0.333, 0.0007, 6.0),  # two errors among six calls
+        ("error_rate", 0.333, 0.0007, 3.0),  # one error among three calls
         ("output_tokens", 225.0, 1.3, 1.0),  # one long answer in a quiet minute
         ("frustrated", 0.0394, 0.0392, None),  # the concept-drift record of issue 13
         ("satisfaction", float("nan"), 0.5, None),
@@ -48,3 +48,11 @@ def test_real_changes_matter(metric: str, observed: float, expected: float, n: f
     verdict = judge(metric, observed, expected, n)
     assert verdict.matters and not verdict.why
     assert (verdict.effect > 0) == (observed > expected)
+
+
+def test_a_rate_is_judged_against_its_long_run_base() -> None:
+    """Two errors among six calls of a model failing 1% of the time: improbable under the detector's
+    near-zero expectation of a sparse rate, ordinary under the model's base rate."""
+    assert judge("error_rate", 2 / 6, 0.0007, 6.0).matters
+    assert not judge("error_rate", 2 / 6, 0.0007, 6.0, base=0.01).matters
+    assert judge("error_rate", 3 / 7, 0.0007, 7.0, base=0.005).matters  # a rate-limit burst at low volume

@@ -55,6 +55,11 @@ BUCKET = 60.0
 GRACE = 120.0
 """A minute is evaluated this long after it ends, so batched SDK traffic has arrived."""
 DAY = 86400.0
+BASE_HALFLIFE = DAY
+"""How fast a rate's base rate (for its binomial floor) follows the series."""
+_DECAY = 0.5 ** (BUCKET / BASE_HALFLIFE)
+BASE_MIN_TRIALS = 200.0
+"""Requests a base rate needs before it is trusted over the detector's expectation."""
 HISTORY = 30 * DAY
 """How far back a project's first pass reads (an import of last month is evaluated, not skipped)."""
 LEARNING = 2 * DAY
@@ -76,11 +81,32 @@ class _Project:
     checked: float | None = None
     """Wall-clock time up to which arrivals were looked at: calls stored after it for minutes already
     evaluated are late, and re-open their minutes."""
+    events: list[float] = field(default_factory=list)
+    trials: list[float] = field(default_factory=list)
+    """Per series, decayed sums (half-life :data:`BASE_HALFLIFE`) of a rate's bad requests and of its
+    requests: the base rate its binomial floor is judged against. The detector's own expectation of
+    a sparse rate is mostly zeros and sits far below it (0.0004 for a 0.5 % error rate)."""
+
+    def base_rate(self, column: int) -> float | None:
+        trials = self.trials[column]
+        return self.events[column] / trials if trials >= BASE_MIN_TRIALS else None
+
+    def learn_rates(self, values: np.ndarray, support: np.ndarray) -> None:
+        """Fold one minute's rates (values) over their requests (support) into the base rates."""
+        keep = np.isfinite(values) & (support > 0)
+        events, trials = np.asarray(self.events), np.asarray(self.trials)
+        events *= _DECAY
+        trials *= _DECAY
+        events[keep] += values[keep] * support[keep]
+        trials[keep] += support[keep]
+        self.events, self.trials = events.tolist(), trials.tolist()
 
     def columns(self, keys: Sequence[tuple[str, str, str]]) -> None:
         new = [k for k in dict.fromkeys(keys) if k not in self.index]
         if not new:
             return
+        self.events += [0.0] * len(new)
+        self.trials += [0.0] * len(new)
         directions = [DIRECTIONS[k[0]] for k in new]
         span = self.detector.add_series(len(new), directions=directions, additive=[k[0] == "sentiment_avg" for k in new],
                                         min_scale=[MIN_SCALE.get(k[0], 0.0) for k in new])  # fmt: skip
@@ -90,14 +116,15 @@ class _Project:
 
     def to_bytes(self) -> bytes:
         return msgspec.msgpack.encode({"detector": self.detector.state_dict(), "keys": self.keys, "last": self.last,
-                                       "checked": self.checked})  # fmt: skip
+                                       "checked": self.checked, "events": self.events, "trials": self.trials})  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> _Project:
         state = msgspec.msgpack.decode(data)
         keys = [tuple(k) for k in state["keys"]]
+        zeros = [0.0] * len(keys)
         return cls(AnomalyDetector.from_state(state["detector"]), keys, {k: i for i, k in enumerate(keys)}, state["last"],  # type: ignore[misc]
-                   state.get("checked"))
+                   state.get("checked"), state.get("events") or zeros, state.get("trials") or list(zeros))
 
 
 @dataclass
@@ -214,13 +241,14 @@ class Monitor:
         counts = [i for k, i in state.index.items() if k[0] in ("count", "cost_usd", "output_tokens")]
         t = since
         while t < until:
-            for anomaly in state.detector.update(t, self._values(state, minutes.get(t, ()), counts)):
+            values = self._values(state, minutes.get(t, ()), counts)
+            for anomaly in state.detector.update(t, values):
                 if anomaly.t >= report_from:  # before it: the baseline is still being learned
-                    metric, dim, value = state.keys[anomaly.series]
-                    row = self._report(metric, dim, value, anomaly.t, anomaly.value, anomaly.expected, anomaly.low,
+                    row = self._report(state, anomaly.series, anomaly.t, anomaly.value, anomaly.expected, anomaly.low,
                                        anomaly.high, anomaly.score, anomaly.kind, support, now)  # fmt: skip
                     if row is not None:
                         found.append(row)
+            state.learn_rates(values, self._support(state, minutes.get(t, ())))
             t += BUCKET
         self.stats.minutes += int((until - since) / BUCKET)
         return found
@@ -234,10 +262,20 @@ class Monitor:
                 values[state.index[(row["metric"], row["dim"], row["value"])]] = row["x"]
         return values
 
-    def _report(self, metric: str, dim: str, value: str, t: float, observed: float, expected: float, low: float, high: float,
+    @staticmethod
+    def _support(state: _Project, rows: Sequence[dict[str, Any]]) -> np.ndarray:
+        """Requests behind each series' figure in one minute (0 where it had none)."""
+        n = np.zeros(state.detector.n_series)
+        for row in rows:
+            n[state.index[(row["metric"], row["dim"], row["value"])]] = row.get("n") or 0.0
+        return n
+
+    def _report(self, state: _Project, column: int, t: float, observed: float, expected: float, low: float, high: float,
                 score: float, kind: str, support: dict[tuple[float, str, str, str], float], now: float) -> dict[str, Any] | None:
         """The anomaly row to store, or None when it does not matter (heron.stats.support)."""
-        if not judge(metric, observed, expected, support.get((t, metric, dim, value), 0.0)).matters:
+        metric, dim, value = state.keys[column]
+        n = support.get((t, metric, dim, value), 0.0)
+        if not judge(metric, observed, expected, n, base=state.base_rate(column)).matters:
             self.stats.below_support += 1  # unusual for the series, too small to tell anyone
             return None
         return {"t": t, "bucket_s": int(BUCKET), "metric": metric, "dim": dim, "value": value, "observed": observed,
@@ -271,12 +309,11 @@ class Monitor:
                 ((values > band.high) & (directions >= 0)) | ((values < band.low) & (directions <= 0))
             )
             for i in np.flatnonzero(outside):
-                metric, dim, value = state.keys[i]
-                if (t, metric, dim, value) in known:
+                if (t, *state.keys[i]) in known:
                     continue
                 width = max(float(band.high[i] - band.expected[i]), 1e-12)
                 score = abs(float(values[i] - band.expected[i])) / width
-                row = self._report(metric, dim, value, t, float(values[i]), float(band.expected[i]), float(band.low[i]),
+                row = self._report(state, int(i), t, float(values[i]), float(band.expected[i]), float(band.low[i]),
                                    float(band.high[i]), score, "late", support, now)  # fmt: skip
                 if row is not None:
                     found.append(row)

@@ -9,8 +9,9 @@ family gets a floor from the bucket's own support (its request count) and an eff
   rate (two-sided tail below ``P_MAX``) *and* differ from it by at least ``COUNT_REL`` of it and
   ``COUNT_ABS`` calls (a sparse segment's baseline is near zero, so its first call is "improbable");
 - **rates** (error and frustration rate, a binomial over the bucket's requests): improbable under
-  the expected rate given ``n`` (one-sided, the bad way), at least ``RATE_ABS`` apart, and at least
-  ``MIN_EVENTS`` bad requests behind it (two errors among six calls is not a burst);
+  the higher of the expected rate and the series' long-run ``base`` given ``n`` (one-sided, the bad
+  way), at least ``RATE_ABS`` apart, and at least ``MIN_EVENTS`` bad requests behind it (one error
+  among three calls is not a burst);
 - **quantiles** (latency and TTFT percentiles): ``MIN_N_QUANTILE`` requests behind a median and
   ``MIN_N_TAIL`` behind a tail percentile (the p95 of fewer than 20 calls is their slowest: one
   client timeout would be an incident; a slow model moves the median too), and ``LEVEL_REL`` apart;
@@ -45,7 +46,7 @@ P_MAX = 1e-3
 """A count or rate must be less likely than this under the expected value."""
 COUNT_REL = 0.5
 COUNT_ABS = 5.0
-MIN_EVENTS = 3
+MIN_EVENTS = 2
 MIN_N_QUANTILE = 3
 MIN_N_TAIL = 20
 RATE_ABS = 0.02
@@ -71,8 +72,11 @@ def relative(observed: float, expected: float) -> float:
     return (observed - expected) / max(abs(expected), 1e-9)
 
 
-def judge(metric: str, observed: float, expected: float, n: float | None = None) -> Verdict:
-    """Whether ``observed`` (against ``expected``, over ``n`` requests where the family needs it) matters."""
+def judge(metric: str, observed: float, expected: float, n: float | None = None, *, base: float | None = None) -> Verdict:
+    """Whether ``observed`` (against ``expected``, over ``n`` requests where the family needs it) matters.
+
+    ``base``: a rate's long-run level, when the caller keeps one; the binomial floor is judged against
+    the higher of it and ``expected`` (a detector's expectation of a sparse rate is mostly zeros)."""
     if not (math.isfinite(observed) and math.isfinite(expected)):
         return Verdict(False, 0.0, "not a number")
     family = FAMILY.get(metric, "quantile")
@@ -90,7 +94,7 @@ def judge(metric: str, observed: float, expected: float, n: float | None = None)
             return Verdict(False, effect, "no requests behind the rate")
         if effect > 0 and round(observed * n) < MIN_EVENTS:
             return Verdict(False, effect, f"fewer than {MIN_EVENTS} bad requests behind the rate")
-        p = _binomial_tail(observed, expected, int(n))
+        p = _binomial_tail(observed, max(expected, base or 0.0), int(n))
         return Verdict(p < P_MAX, effect, "" if p < P_MAX else f"rate as likely as p={p:.2g} over {int(n)} requests")
     if family == "mean" or family == "outcome":
         effect = observed - expected
