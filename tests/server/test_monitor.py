@@ -152,3 +152,28 @@ def test_backtest_replays_history_and_stores_nothing(store: DuckDBStore) -> None
     assert len(store.anomalies("p", T0, T0 + DAYS * 86400, limit=100_000)) == before
     keen = [row for _, _, rows in backtest(store, "p", T0, T0 + DAYS * 86400, threshold=3.0) for row in rows]
     assert len(keen) > sum(len(rows) for _, _, rows in steps)  # a lower threshold, more alarms
+
+
+def test_a_user_sending_forty_times_their_volume_is_an_incident_on_that_user(tmp_path: Path) -> None:
+    """Issue 13's heavy user: no per-minute series sees one user among many; their hour against their own usual one does."""
+    user_store = DuckDBStore(tmp_path / "users.duckdb")
+    rng = np.random.default_rng(9)
+    items = _traffic(rng)
+    for k, item in enumerate(items):
+        item.user_id = f"user-{int(rng.zipf(1.6)) % 300}" if k % 50 else "user-quiet"  # one in 50 calls: ~5 an hour
+    burst = T0 + 2.5 * 86400
+    items += [normalize_interaction(Interaction(id=f"heavy-{k}", model="b", start_time=burst + k * 18, latency_ms=400.0,
+                                                user_id="user-quiet", input_tokens=4_000, input=[Message(role="user", content="doc")]),
+                                    project="p", now=T0 + 30 * 86400) for k in range(200)]  # type: ignore[arg-type]  # fmt: skip
+    # 200 calls in an hour, 4,000 input tokens each: both the calls and the tokens are far past the user's ~5 an hour
+    user_store.write(items, [], lsn=0)
+    now = T0 + DAYS * 86400
+    found = Monitor(user_store, drift_every=1e12, clock=lambda: now).anomalies("p", now)
+    users = [a for a in found if a["dim"] == "user_id"]
+    assert {a["value"] for a in users} == {"user-quiet"}, users
+    assert {a["metric"] for a in users} == {"user_calls", "user_input_tokens"}
+    hours = sorted({a["t"] for a in users})
+    assert hours[0] == burst - burst % 3600 and len(hours) <= 2  # the hour(s) the burst fell in
+    (incident,) = [i for i in group(found) if i.dim == "user_id"]
+    assert incident.value == "user-quiet" and incident.severity() == "critical"
+    user_store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heron.stats.support import judge
+from heron.stats.support import heavy_tokens, heavy_user, judge
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,11 @@ def test_a_rate_is_judged_against_its_long_run_base() -> None:
     assert judge("error_rate", 2 / 6, 0.0007, 6.0).matters
     assert not judge("error_rate", 2 / 6, 0.0007, 6.0, base=0.01).matters
     assert judge("error_rate", 3 / 7, 0.0007, 7.0, base=0.005).matters  # a rate-limit burst at low volume
+
+
+def test_heavy_users() -> None:
+    assert heavy_user(40, 1.0).matters  # 40x their usual hour
+    assert heavy_user(45, 0.0).matters  # never seen before, 45 calls in an hour
+    assert not heavy_user(29, 0.5).matters  # a new user's long first chat (the demo's)
+    assert not heavy_user(60, 8.0).matters  # a heavy user being their usual heavy self (7.5x)
+    assert heavy_tokens(124_840, 371.0) and not heavy_tokens(40_000, 100.0) and not heavy_tokens(300_000, 40_000.0)

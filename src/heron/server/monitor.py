@@ -37,7 +37,7 @@ import numpy as np
 from heron.analytics.drift import Window, drift_report, finite
 from heron.server import concept
 from heron.stats.anomaly import AnomalyDetector
-from heron.stats.support import judge
+from heron.stats.support import HEAVY_FACTOR, HEAVY_TOKENS, heavy_tokens, heavy_user, judge
 from heron.store.base import Store
 
 log = logging.getLogger("heron.server.monitor")
@@ -60,6 +60,9 @@ BASE_HALFLIFE = DAY
 _DECAY = 0.5 ** (BUCKET / BASE_HALFLIFE)
 BASE_MIN_TRIALS = 200.0
 """Requests a base rate needs before it is trusted over the detector's expectation."""
+HOUR = 3600.0
+USUAL = 7 * DAY
+"""A user's usual hour: their calls over up to this long before it."""
 HISTORY = 30 * DAY
 """How far back a project's first pass reads (an import of last month is evaluated, not skipped)."""
 LEARNING = 2 * DAY
@@ -81,6 +84,8 @@ class _Project:
     checked: float | None = None
     """Wall-clock time up to which arrivals were looked at: calls stored after it for minutes already
     evaluated are late, and re-open their minutes."""
+    users_last: float | None = None
+    """Start of the last hour whose busiest users were judged."""
     events: list[float] = field(default_factory=list)
     trials: list[float] = field(default_factory=list)
     """Per series, decayed sums (half-life :data:`BASE_HALFLIFE`) of a rate's bad requests and of its
@@ -116,7 +121,8 @@ class _Project:
 
     def to_bytes(self) -> bytes:
         return msgspec.msgpack.encode({"detector": self.detector.state_dict(), "keys": self.keys, "last": self.last,
-                                       "checked": self.checked, "events": self.events, "trials": self.trials})  # fmt: skip
+                                       "checked": self.checked, "events": self.events, "trials": self.trials,
+                                       "users_last": self.users_last})  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> _Project:
@@ -124,7 +130,7 @@ class _Project:
         keys = [tuple(k) for k in state["keys"]]
         zeros = [0.0] * len(keys)
         return cls(AnomalyDetector.from_state(state["detector"]), keys, {k: i for i, k in enumerate(keys)}, state["last"],  # type: ignore[misc]
-                   state.get("checked"), state.get("events") or zeros, state.get("trials") or list(zeros))
+                   state.get("checked"), state.get("users_last"), state.get("events") or zeros, state.get("trials") or list(zeros))
 
 
 @dataclass
@@ -220,6 +226,7 @@ class Monitor:
                 found += self._late(project, state, now, arrived)
         for start in np.arange(since, until, DAY):  # a day at a time: a month of minutes is never all in memory
             found += self._evaluate(project, state, float(start), float(min(start + DAY, until)), report_from, now)
+        found += self._users(project, state, report_from, until, now)
         if until > since:
             state.last = until - BUCKET
         state.checked = arrived
@@ -252,6 +259,41 @@ class Monitor:
             t += BUCKET
         self.stats.minutes += int((until - since) / BUCKET)
         return found
+
+    def _users(self, project: str, state: _Project, report_from: float, until: float, now: float) -> list[dict[str, Any]]:
+        """Each closed hour's busiest users against their own usual hour: a user sending tens of times
+        their volume (a runaway script, documents pasted in a loop) is an anomaly of segment
+        ``user_id`` -- the per-minute series never see one user among thousands."""
+        closed = math.floor(until / HOUR) * HOUR
+        if state.users_last is not None:
+            start = state.users_last + HOUR
+        elif math.isfinite(report_from):
+            start = math.ceil(report_from / HOUR) * HOUR
+        else:  # a state saved before users were watched: start with the last closed hour
+            start = closed - HOUR
+        first = self.store.first_traffic(project)  # type: ignore[attr-defined]
+        found: list[dict[str, Any]] = []
+        hour = start
+        while hour < closed:
+            usual_since = max(hour - USUAL, first if first is not None else hour - USUAL)
+            span = max((hour - usual_since) / HOUR, 1.0)
+            for user in self.store.busiest_users(project, hour, hour + HOUR, usual_since):  # type: ignore[attr-defined]
+                usual_calls, usual_tokens = user["calls_before"] / span, user["tokens_before"] / span
+                if heavy_user(user["calls"], usual_calls).matters:
+                    high = HEAVY_FACTOR * max(usual_calls, 1.0)
+                    found.append(self._user_row(hour, "user_calls", user["user_id"], user["calls"], usual_calls, high, now))
+                if heavy_tokens(user["tokens"], usual_tokens):
+                    high = max(HEAVY_TOKENS, HEAVY_FACTOR * usual_tokens)
+                    found.append(self._user_row(hour, "user_input_tokens", user["user_id"], user["tokens"], usual_tokens, high, now))
+            hour += HOUR
+        if closed > start:
+            state.users_last = closed - HOUR
+        return found
+
+    @staticmethod
+    def _user_row(hour: float, metric: str, user: str, observed: float, usual: float, high: float, now: float) -> dict[str, Any]:
+        return {"t": hour, "bucket_s": int(HOUR), "metric": metric, "dim": "user_id", "value": user, "observed": float(observed),
+                "expected": usual, "low": 0.0, "high": high, "score": float(observed) / high, "kind": "spike", "detected_at": now}  # fmt: skip
 
     @staticmethod
     def _values(state: _Project, rows: Sequence[dict[str, Any]], counts: list[int]) -> np.ndarray:

@@ -115,6 +115,33 @@ def judge(metric: str, observed: float, expected: float, n: float | None = None,
     return Verdict(abs(effect) >= LEVEL_REL, effect, "" if abs(effect) >= LEVEL_REL else f"within {LEVEL_REL:.0%} of expected")
 
 
+HEAVY_MIN_CALLS = 40
+HEAVY_FACTOR = 10.0
+HEAVY_P = 1e-6
+HEAVY_TOKENS = 100_000
+"""A user's hour is heavy at ``HEAVY_MIN_CALLS`` calls (a message every 90 s for an hour: a person in a
+long chat sends 20-30), ``HEAVY_FACTOR`` times their own usual rate and a Poisson tail below ``HEAVY_P``
+(thousands of users are tested every hour: a 1e-3 floor would page daily); or at ``HEAVY_TOKENS`` input
+tokens and ``HEAVY_FACTOR`` times their usual tokens (documents pasted in a loop). Demo traffic, where
+new users' first sessions reach 22-29 calls an hour, raised 2.5 false incidents an hour at 20 calls."""
+
+
+def heavy_tokens(tokens: float, usual: float) -> bool:
+    """Whether one user's input tokens in an hour are far beyond their usual hour's."""
+    return tokens >= max(HEAVY_TOKENS, HEAVY_FACTOR * usual)
+
+
+def heavy_user(calls: float, usual: float) -> Verdict:
+    """Whether one user's ``calls`` in an hour are far beyond their ``usual`` calls an hour (a runaway
+    script, a user pasting documents in a loop); ``usual`` 0 for a user never seen before."""
+    expected = max(usual, 0.1)
+    effect = relative(calls, expected)
+    if calls < HEAVY_MIN_CALLS or calls < HEAVY_FACTOR * max(usual, 1.0):
+        return Verdict(False, effect, f"under {HEAVY_MIN_CALLS} calls or {HEAVY_FACTOR:g}x the user's usual hour")
+    p = float(stats.poisson.sf(calls - 1, expected))
+    return Verdict(p < HEAVY_P, effect, "" if p < HEAVY_P else f"as likely as p={p:.2g}")
+
+
 def _poisson_two_sided(k: int, lam: float) -> float:
     """The chance of a count at least as far from ``lam`` as ``k``, on its side."""
     if k >= lam:

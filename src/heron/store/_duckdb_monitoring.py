@@ -219,6 +219,28 @@ class DuckDBMonitoring:
         rows = self._cursor().execute("SELECT epoch(min(hour)) FROM rollup_hour WHERE project = ? AND dim = ''", [project]).fetchall()
         return None if not rows or rows[0][0] is None else float(rows[0][0])
 
+    def busiest_users(self, project: str, start: float, end: float, usual_since: float, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The ``limit`` users with the most calls in [start, end): calls and input tokens there, and their
+        calls and input tokens in [usual_since, start) (0 for a user not seen then)."""
+        rows = self._cursor().execute(
+            """
+            WITH now_ AS (
+                SELECT user_id, count(*) AS calls, coalesce(sum(input_tokens), 0) AS tokens FROM interactions
+                WHERE project = ? AND start_time >= ? AND start_time < ? AND user_id IS NOT NULL
+                GROUP BY user_id ORDER BY calls DESC, user_id LIMIT ?
+            ), before AS (
+                SELECT user_id, count(*) AS calls, coalesce(sum(input_tokens), 0) AS tokens FROM interactions
+                WHERE project = ? AND start_time >= ? AND start_time < ? AND user_id IN (SELECT user_id FROM now_)
+                GROUP BY user_id
+            )
+            SELECT n.user_id, n.calls, n.tokens, coalesce(b.calls, 0), coalesce(b.tokens, 0)
+            FROM now_ n LEFT JOIN before b USING (user_id) ORDER BY n.calls DESC, n.user_id
+            """,
+            [project, _naive(start), _naive(end), int(limit), project, _naive(usual_since), _naive(start)],
+        ).fetchall()
+        return [{"user_id": u, "calls": int(c), "tokens": int(t), "calls_before": int(cb), "tokens_before": int(tb)}
+                for u, c, t, cb, tb in rows]  # fmt: skip
+
     def late_minutes(self, project: str, start: float, end: float, stored_after: float, *, limit: int = 2_000) -> list[float]:
         """Minutes of [start, end) (epoch s, oldest first) holding calls stored after ``stored_after`` (wall clock)."""
         rows = self._cursor().execute(
