@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heron.stats.support import heavy_tokens, heavy_user, judge
+from heron.stats.support import heavy, judge
 
 
 @pytest.mark.parametrize(
@@ -59,8 +59,14 @@ def test_a_rate_is_judged_against_its_long_run_base() -> None:
 
 
 def test_heavy_users() -> None:
-    assert heavy_user(40, 1.0).matters  # 40x their usual hour
-    assert heavy_user(45, 0.0).matters  # never seen before, 45 calls in an hour
-    assert not heavy_user(29, 0.5).matters  # a new user's long first chat (the demo's)
-    assert not heavy_user(60, 8.0).matters  # a heavy user being their usual heavy self (7.5x)
-    assert heavy_tokens(124_840, 371.0) and not heavy_tokens(40_000, 100.0) and not heavy_tokens(300_000, 40_000.0)
+    assert heavy(52, 40, own_peak=8, busy=6)  # 52 calls in an hour, their busiest hour of the week 8
+    assert not heavy(78, 40, own_peak=40, busy=12)  # a user who chats in bursts, bursting as usual
+    assert not heavy(45, 40, own_peak=0, busy=30)  # a new user's long first chat where busy users do 30
+    assert heavy(124_840, 100_000, own_peak=2_000, busy=9_000)  # documents pasted in a loop
+    assert not heavy(39, 40, own_peak=0, busy=0)  # under the floor
+
+
+def test_a_sustained_silence_matters_where_one_silent_minute_does_not() -> None:
+    assert not judge("count", 0.0, 6.0, 0.0).matters  # p = 0.005 for one minute
+    assert judge("count", 0.0, 6.0, 0.0, sustained=True).matters  # the detector's shift saw it build
+    assert not judge("count", 0.0, 3.6, 0.0, sustained=True).matters  # still under the 5-call floor

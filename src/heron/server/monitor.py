@@ -37,7 +37,7 @@ import numpy as np
 from heron.analytics.drift import Window, drift_report, finite
 from heron.server import concept
 from heron.stats.anomaly import AnomalyDetector
-from heron.stats.support import HEAVY_FACTOR, HEAVY_TOKENS, heavy_tokens, heavy_user, judge
+from heron.stats.support import HEAVY_FACTOR, HEAVY_MIN_CALLS, HEAVY_TOKENS, heavy, judge
 from heron.store.base import Store
 
 log = logging.getLogger("heron.server.monitor")
@@ -62,7 +62,7 @@ BASE_MIN_TRIALS = 200.0
 """Requests a base rate needs before it is trusted over the detector's expectation."""
 HOUR = 3600.0
 USUAL = 7 * DAY
-"""A user's usual hour: their calls over up to this long before it."""
+"""A user's usual: their busiest hour over up to this long before the hour judged."""
 HISTORY = 30 * DAY
 """How far back a project's first pass reads (an import of last month is evaluated, not skipped)."""
 LEARNING = 2 * DAY
@@ -70,6 +70,10 @@ LEARNING = 2 * DAY
 minute after it is evaluated and reported, history included, with its event time and ``detected_at``."""
 HORIZON = 7 * DAY
 """Late data: calls that arrive after their minute was evaluated, up to this old, re-open it."""
+STALL = 600.0
+"""Seconds (of the monitor's clock) the newest stored call may stay where it is before the minutes after
+it are judged as silent: until then they may simply not have arrived (a backfill in progress); after
+it, traffic has stopped, which is an incident of its own."""
 LATE_MINUTES = 2_000
 """Minutes re-opened per pass at most (the rest wait for the next pass)."""
 
@@ -86,6 +90,9 @@ class _Project:
     evaluated are late, and re-open their minutes."""
     users_last: float | None = None
     """Start of the last hour whose busiest users were judged."""
+    frontier: float | None = None
+    """Start time of the newest stored call when last looked, and when (monitor clock) it last moved."""
+    frontier_moved: float = 0.0
     events: list[float] = field(default_factory=list)
     trials: list[float] = field(default_factory=list)
     """Per series, decayed sums (half-life :data:`BASE_HALFLIFE`) of a rate's bad requests and of its
@@ -122,7 +129,8 @@ class _Project:
     def to_bytes(self) -> bytes:
         return msgspec.msgpack.encode({"detector": self.detector.state_dict(), "keys": self.keys, "last": self.last,
                                        "checked": self.checked, "events": self.events, "trials": self.trials,
-                                       "users_last": self.users_last})  # fmt: skip
+                                       "users_last": self.users_last, "frontier": self.frontier,
+                                       "frontier_moved": self.frontier_moved})  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> _Project:
@@ -130,7 +138,8 @@ class _Project:
         keys = [tuple(k) for k in state["keys"]]
         zeros = [0.0] * len(keys)
         return cls(AnomalyDetector.from_state(state["detector"]), keys, {k: i for i, k in enumerate(keys)}, state["last"],  # type: ignore[misc]
-                   state.get("checked"), state.get("users_last"), state.get("events") or zeros, state.get("trials") or list(zeros))
+                   state.get("checked"), state.get("users_last"), state.get("frontier"), state.get("frontier_moved", 0.0),
+                   state.get("events") or zeros, state.get("trials") or list(zeros))
 
 
 @dataclass
@@ -212,7 +221,7 @@ class Monitor:
         :data:`LEARNING` only teaches the baseline, every minute after it is reported like a live one."""
         state = self._project(project)
         arrived = time.time()  # ingested_at is wall-clock time, whatever clock the monitor runs on
-        until = math.floor((now - GRACE) / BUCKET) * BUCKET
+        until = self._until(project, state, now)
         found: list[dict[str, Any]] = []
         if state.last is None:
             first = self.store.first_traffic(project)  # type: ignore[attr-defined]
@@ -234,6 +243,19 @@ class Monitor:
         self.store.save_state(f"anomaly:{project}", state.to_bytes())  # type: ignore[attr-defined]
         self.stats.anomalies += len(found)
         return found
+
+    def _until(self, project: str, state: _Project, now: float) -> float:
+        """End of the minutes that can be judged now: closed ones (``GRACE``), and not past the newest
+        stored call while it keeps moving -- a backfill still on its way is not a week of silence."""
+        until = math.floor((now - GRACE) / BUCKET) * BUCKET
+        frontier = self.store.last_traffic(project)  # type: ignore[attr-defined]
+        if frontier is None:
+            return until
+        if frontier != state.frontier:
+            state.frontier, state.frontier_moved = frontier, now
+        if now - state.frontier_moved >= STALL:
+            return until  # nothing new for a while: the minutes after it are silent, and judged so
+        return min(until, math.floor(frontier / BUCKET) * BUCKET)  # the newest call's minute may still fill up
 
     def _evaluate(self, project: str, state: _Project, since: float, until: float, report_from: float, now: float) -> list[dict[str, Any]]:
         """Feed the minutes of [since, until) to the detector; report anomalies from ``report_from`` on."""
@@ -261,9 +283,10 @@ class Monitor:
         return found
 
     def _users(self, project: str, state: _Project, report_from: float, until: float, now: float) -> list[dict[str, Any]]:
-        """Each closed hour's busiest users against their own usual hour: a user sending tens of times
-        their volume (a runaway script, documents pasted in a loop) is an anomaly of segment
-        ``user_id`` -- the per-minute series never see one user among thousands."""
+        """Each closed hour's busiest users against their own busiest hour of the past week and the project's
+        busy user-hour (heron.stats.support.heavy): a user sending several times anything seen (a runaway
+        script, documents pasted in a loop) is an anomaly of segment ``user_id`` -- the per-minute series
+        never see one user among thousands. ``expected`` on the row is the user's own busiest hour."""
         closed = math.floor(until / HOUR) * HOUR
         if state.users_last is not None:
             start = state.users_last + HOUR
@@ -271,20 +294,19 @@ class Monitor:
             start = math.ceil(report_from / HOUR) * HOUR
         else:  # a state saved before users were watched: start with the last closed hour
             start = closed - HOUR
-        first = self.store.first_traffic(project)  # type: ignore[attr-defined]
         found: list[dict[str, Any]] = []
+        if closed <= start:
+            return found
+        busy_calls, busy_tokens = self.store.user_hour_p99(project, max(start - USUAL, 0.0), closed)  # type: ignore[attr-defined]
         hour = start
         while hour < closed:
-            usual_since = max(hour - USUAL, first if first is not None else hour - USUAL)
-            span = max((hour - usual_since) / HOUR, 1.0)
-            for user in self.store.busiest_users(project, hour, hour + HOUR, usual_since):  # type: ignore[attr-defined]
-                usual_calls, usual_tokens = user["calls_before"] / span, user["tokens_before"] / span
-                if heavy_user(user["calls"], usual_calls).matters:
-                    high = HEAVY_FACTOR * max(usual_calls, 1.0)
-                    found.append(self._user_row(hour, "user_calls", user["user_id"], user["calls"], usual_calls, high, now))
-                if heavy_tokens(user["tokens"], usual_tokens):
-                    high = max(HEAVY_TOKENS, HEAVY_FACTOR * usual_tokens)
-                    found.append(self._user_row(hour, "user_input_tokens", user["user_id"], user["tokens"], usual_tokens, high, now))
+            for user in self.store.busiest_users(project, hour, hour + HOUR, hour - USUAL):  # type: ignore[attr-defined]
+                if heavy(user["calls"], HEAVY_MIN_CALLS, user["peak_calls"], busy_calls):
+                    high = max(HEAVY_MIN_CALLS, HEAVY_FACTOR * user["peak_calls"], HEAVY_FACTOR * busy_calls)
+                    found.append(self._user_row(hour, "user_calls", user["user_id"], user["calls"], user["peak_calls"], high, now))
+                if heavy(user["tokens"], HEAVY_TOKENS, user["peak_tokens"], busy_tokens):
+                    high = max(HEAVY_TOKENS, HEAVY_FACTOR * user["peak_tokens"], HEAVY_FACTOR * busy_tokens)
+                    found.append(self._user_row(hour, "user_input_tokens", user["user_id"], user["tokens"], user["peak_tokens"], high, now))
             hour += HOUR
         if closed > start:
             state.users_last = closed - HOUR
@@ -317,7 +339,7 @@ class Monitor:
         """The anomaly row to store, or None when it does not matter (heron.stats.support)."""
         metric, dim, value = state.keys[column]
         n = support.get((t, metric, dim, value), 0.0)
-        if not judge(metric, observed, expected, n, base=state.base_rate(column)).matters:
+        if not judge(metric, observed, expected, n, base=state.base_rate(column), sustained=kind in ("shift", "level")).matters:
             self.stats.below_support += 1  # unusual for the series, too small to tell anyone
             return None
         return {"t": t, "bucket_s": int(BUCKET), "metric": metric, "dim": dim, "value": value, "observed": observed,

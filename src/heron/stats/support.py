@@ -72,11 +72,15 @@ def relative(observed: float, expected: float) -> float:
     return (observed - expected) / max(abs(expected), 1e-9)
 
 
-def judge(metric: str, observed: float, expected: float, n: float | None = None, *, base: float | None = None) -> Verdict:
+def judge(metric: str, observed: float, expected: float, n: float | None = None, *, base: float | None = None,
+          sustained: bool = False) -> Verdict:  # fmt: skip
     """Whether ``observed`` (against ``expected``, over ``n`` requests where the family needs it) matters.
 
     ``base``: a rate's long-run level, when the caller keeps one; the binomial floor is judged against
-    the higher of it and ``expected`` (a detector's expectation of a sparse rate is mostly zeros)."""
+    the higher of it and ``expected`` (a detector's expectation of a sparse rate is mostly zeros).
+    ``sustained``: the bucket belongs to a change the detector saw build over many buckets (a shift or
+    level); a count then needs only its effect floors, not one minute's Poisson improbability (ten
+    silent minutes of a 6-calls-a-minute app are each as likely as p = 0.005, and together certain)."""
     if not (math.isfinite(observed) and math.isfinite(expected)):
         return Verdict(False, 0.0, "not a number")
     family = FAMILY.get(metric, "quantile")
@@ -85,6 +89,8 @@ def judge(metric: str, observed: float, expected: float, n: float | None = None,
         p = _poisson_two_sided(round(observed), max(expected, 1e-9))
         if abs(observed - expected) < max(COUNT_REL * expected, COUNT_ABS):
             return Verdict(False, effect, f"count within {COUNT_REL:.0%} (and {COUNT_ABS:g}) of expected")
+        if sustained:
+            return Verdict(True, effect, "")
         return Verdict(p < P_MAX, effect, "" if p < P_MAX else f"count as likely as p={p:.2g} under Poisson({expected:.3g})")
     if family == "rate":
         effect = observed - expected
@@ -116,30 +122,19 @@ def judge(metric: str, observed: float, expected: float, n: float | None = None,
 
 
 HEAVY_MIN_CALLS = 40
-HEAVY_FACTOR = 10.0
-HEAVY_P = 1e-6
 HEAVY_TOKENS = 100_000
-"""A user's hour is heavy at ``HEAVY_MIN_CALLS`` calls (a message every 90 s for an hour: a person in a
-long chat sends 20-30), ``HEAVY_FACTOR`` times their own usual rate and a Poisson tail below ``HEAVY_P``
-(thousands of users are tested every hour: a 1e-3 floor would page daily); or at ``HEAVY_TOKENS`` input
-tokens and ``HEAVY_FACTOR`` times their usual tokens (documents pasted in a loop). Demo traffic, where
-new users' first sessions reach 22-29 calls an hour, raised 2.5 false incidents an hour at 20 calls."""
+HEAVY_FACTOR = 3.0
+"""A user's hour is heavy at ``HEAVY_MIN_CALLS`` calls (a message every 90 s for an hour) or ``HEAVY_TOKENS``
+input tokens, *and* ``HEAVY_FACTOR`` times both their own busiest hour of the past week and the project's
+busy user-hour (its 99th percentile; the yardstick for a user never seen). Judged against the user's
+average hour instead, people who chat once a day in bursts were "10x their usual" every day: demo
+traffic raised 95 such incidents in five days."""
 
 
-def heavy_tokens(tokens: float, usual: float) -> bool:
-    """Whether one user's input tokens in an hour are far beyond their usual hour's."""
-    return tokens >= max(HEAVY_TOKENS, HEAVY_FACTOR * usual)
-
-
-def heavy_user(calls: float, usual: float) -> Verdict:
-    """Whether one user's ``calls`` in an hour are far beyond their ``usual`` calls an hour (a runaway
-    script, a user pasting documents in a loop); ``usual`` 0 for a user never seen before."""
-    expected = max(usual, 0.1)
-    effect = relative(calls, expected)
-    if calls < HEAVY_MIN_CALLS or calls < HEAVY_FACTOR * max(usual, 1.0):
-        return Verdict(False, effect, f"under {HEAVY_MIN_CALLS} calls or {HEAVY_FACTOR:g}x the user's usual hour")
-    p = float(stats.poisson.sf(calls - 1, expected))
-    return Verdict(p < HEAVY_P, effect, "" if p < HEAVY_P else f"as likely as p={p:.2g}")
+def heavy(observed: float, floor: float, own_peak: float, busy: float) -> bool:
+    """Whether one user's hour (calls or input tokens: ``observed``) is far past their own busiest hour
+    (``own_peak``, 0 for a new user) and the project's busy user-hour (``busy``), and at least ``floor``."""
+    return observed >= max(floor, HEAVY_FACTOR * own_peak, HEAVY_FACTOR * busy)
 
 
 def _poisson_two_sided(k: int, lam: float) -> float:

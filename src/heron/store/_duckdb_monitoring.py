@@ -220,26 +220,47 @@ class DuckDBMonitoring:
         return None if not rows or rows[0][0] is None else float(rows[0][0])
 
     def busiest_users(self, project: str, start: float, end: float, usual_since: float, *, limit: int = 20) -> list[dict[str, Any]]:
-        """The ``limit`` users with the most calls in [start, end): calls and input tokens there, and their
-        calls and input tokens in [usual_since, start) (0 for a user not seen then)."""
+        """The ``limit`` users with the most calls in [start, end): their calls and input tokens there, and their
+        busiest hour's calls and input tokens in [usual_since, start) (0 for a user not seen then)."""
         rows = self._cursor().execute(
             """
             WITH now_ AS (
                 SELECT user_id, count(*) AS calls, coalesce(sum(input_tokens), 0) AS tokens FROM interactions
                 WHERE project = ? AND start_time >= ? AND start_time < ? AND user_id IS NOT NULL
                 GROUP BY user_id ORDER BY calls DESC, user_id LIMIT ?
-            ), before AS (
+            ), hours AS (
                 SELECT user_id, count(*) AS calls, coalesce(sum(input_tokens), 0) AS tokens FROM interactions
                 WHERE project = ? AND start_time >= ? AND start_time < ? AND user_id IN (SELECT user_id FROM now_)
-                GROUP BY user_id
-            )
-            SELECT n.user_id, n.calls, n.tokens, coalesce(b.calls, 0), coalesce(b.tokens, 0)
-            FROM now_ n LEFT JOIN before b USING (user_id) ORDER BY n.calls DESC, n.user_id
+                GROUP BY user_id, date_trunc('hour', start_time)
+            ), peak AS (SELECT user_id, max(calls) AS calls, max(tokens) AS tokens FROM hours GROUP BY user_id)
+            SELECT n.user_id, n.calls, n.tokens, coalesce(p.calls, 0), coalesce(p.tokens, 0)
+            FROM now_ n LEFT JOIN peak p USING (user_id) ORDER BY n.calls DESC, n.user_id
             """,
             [project, _naive(start), _naive(end), int(limit), project, _naive(usual_since), _naive(start)],
         ).fetchall()
-        return [{"user_id": u, "calls": int(c), "tokens": int(t), "calls_before": int(cb), "tokens_before": int(tb)}
-                for u, c, t, cb, tb in rows]  # fmt: skip
+        return [{"user_id": u, "calls": int(c), "tokens": int(t), "peak_calls": int(pc), "peak_tokens": int(pt)}
+                for u, c, t, pc, pt in rows]  # fmt: skip
+
+    def user_hour_p99(self, project: str, start: float, end: float) -> tuple[float, float]:
+        """The 99th percentile, over (user, hour) pairs with calls in [start, end), of calls and of input tokens:
+        what a busy user's hour looks like in this project (the yardstick for a user never seen before)."""
+        rows = self._cursor().execute(
+            "SELECT quantile_cont(calls, 0.99), quantile_cont(tokens, 0.99) FROM (SELECT count(*) AS calls,"
+            " coalesce(sum(input_tokens), 0) AS tokens FROM interactions WHERE project = ? AND start_time >= ?"
+            " AND start_time < ? AND user_id IS NOT NULL GROUP BY user_id, date_trunc('hour', start_time))",
+            [project, _naive(start), _naive(end)],
+        ).fetchall()
+        calls, tokens = rows[0] if rows else (None, None)
+        return float(calls or 0.0), float(tokens or 0.0)
+
+    def last_traffic(self, project: str) -> float | None:
+        """Start time of the project's newest stored call (None without any); reads only its last hour."""
+        rows = self._cursor().execute(
+            "SELECT epoch(max(start_time)) FROM interactions WHERE project = ? AND start_time >= "
+            "(SELECT max(hour) FROM rollup_hour WHERE project = ? AND dim = '')",
+            [project, project],
+        ).fetchall()
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
 
     def late_minutes(self, project: str, start: float, end: float, stored_after: float, *, limit: int = 2_000) -> list[float]:
         """Minutes of [start, end) (epoch s, oldest first) holding calls stored after ``stored_after`` (wall clock)."""
