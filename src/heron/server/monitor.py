@@ -339,6 +339,10 @@ class Monitor:
         """The anomaly row to store, or None when it does not matter (heron.stats.support)."""
         metric, dim, value = state.keys[column]
         n = support.get((t, metric, dim, value), 0.0)
+        bad_way = DIRECTIONS.get(metric, 0)
+        if bad_way and (observed - expected) * bad_way <= 0:  # the tail of an episode, back on the harmless side
+            self.stats.below_support += 1
+            return None
         if not judge(metric, observed, expected, n, base=state.base_rate(column), sustained=kind in ("shift", "level")).matters:
             self.stats.below_support += 1  # unusual for the series, too small to tell anyone
             return None
