@@ -8,6 +8,7 @@ family gets a floor from the bucket's own support (its request count) and an eff
 - **counts** (calls, a Poisson process): the observed count must be improbable under the expected
   rate (two-sided tail below ``P_MAX``) *and* differ from it by at least ``COUNT_REL`` of it and
   ``COUNT_ABS`` calls (a sparse segment's baseline is near zero, so its first call is "improbable");
+  a *sustained* change (the detector's shift or level) needs only the effect floors;
 - **rates** (error and frustration rate, a binomial over the bucket's requests): improbable under
   the higher of the expected rate and the series' long-run ``base`` given ``n`` (one-sided, the bad
   way), at least ``RATE_ABS`` apart, and at least ``MIN_EVENTS`` bad requests behind it (one error
