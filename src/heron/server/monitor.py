@@ -93,8 +93,8 @@ class _Project:
     frontier: float | None = None
     """Start time of the newest stored call when last looked, and when (monitor clock) it last moved."""
     frontier_moved: float = 0.0
-    events: list[float] = field(default_factory=list)
-    trials: list[float] = field(default_factory=list)
+    events: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    trials: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Per series, decayed sums (half-life :data:`BASE_HALFLIFE`) of a rate's bad requests and of its
     requests: the base rate its binomial floor is judged against. The detector's own expectation of
     a sparse rate is mostly zeros and sits far below it (0.0004 for a 0.5 % error rate)."""
@@ -106,19 +106,33 @@ class _Project:
     def learn_rates(self, values: np.ndarray, support: np.ndarray) -> None:
         """Fold one minute's rates (values) over their requests (support) into the base rates."""
         keep = np.isfinite(values) & (support > 0)
-        events, trials = np.asarray(self.events), np.asarray(self.trials)
-        events *= _DECAY
-        trials *= _DECAY
-        events[keep] += values[keep] * support[keep]
-        trials[keep] += support[keep]
-        self.events, self.trials = events.tolist(), trials.tolist()
+        self.events *= _DECAY
+        self.trials *= _DECAY
+        self.events[keep] += values[keep] * support[keep]
+        self.trials[keep] += support[keep]
+
+    def zero_when_silent(self) -> list[int]:
+        """The series a minute without traffic makes 0 rather than missing: counts and sums."""
+        return [i for k, i in self.index.items() if k[0] in ("count", "cost_usd", "output_tokens")]
+
+    def minute(self, rows: Sequence[dict[str, Any]], zero: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """One minute's figure per series (NaN where it had none, 0 for the ``zero`` series) and the
+        requests behind each (0 where it had none)."""
+        values, support = np.full(self.detector.n_series, np.nan), np.zeros(self.detector.n_series)
+        values[zero] = 0.0
+        for row in rows:
+            column = self.index[(row["metric"], row["dim"], row["value"])]
+            if row["x"] is not None:
+                values[column] = row["x"]
+            support[column] = row.get("n") or 0.0
+        return values, support
 
     def columns(self, keys: Sequence[tuple[str, str, str]]) -> None:
         new = [k for k in dict.fromkeys(keys) if k not in self.index]
         if not new:
             return
-        self.events += [0.0] * len(new)
-        self.trials += [0.0] * len(new)
+        self.events = np.concatenate([self.events, np.zeros(len(new))])
+        self.trials = np.concatenate([self.trials, np.zeros(len(new))])
         directions = [DIRECTIONS[k[0]] for k in new]
         span = self.detector.add_series(len(new), directions=directions, additive=[k[0] == "sentiment_avg" for k in new],
                                         min_scale=[MIN_SCALE.get(k[0], 0.0) for k in new])  # fmt: skip
@@ -128,7 +142,7 @@ class _Project:
 
     def to_bytes(self) -> bytes:
         return msgspec.msgpack.encode({"detector": self.detector.state_dict(), "keys": self.keys, "last": self.last,
-                                       "checked": self.checked, "events": self.events, "trials": self.trials,
+                                       "checked": self.checked, "events": self.events.tolist(), "trials": self.trials.tolist(),
                                        "users_last": self.users_last, "frontier": self.frontier,
                                        "frontier_moved": self.frontier_moved})  # fmt: skip
 
@@ -139,7 +153,7 @@ class _Project:
         zeros = [0.0] * len(keys)
         return cls(AnomalyDetector.from_state(state["detector"]), keys, {k: i for i, k in enumerate(keys)}, state["last"],  # type: ignore[misc]
                    state.get("checked"), state.get("users_last"), state.get("frontier"), state.get("frontier_moved", 0.0),
-                   state.get("events") or zeros, state.get("trials") or list(zeros))
+                   np.array(state.get("events") or zeros, dtype=np.float64), np.array(state.get("trials") or zeros, dtype=np.float64))
 
 
 @dataclass
@@ -259,25 +273,19 @@ class Monitor:
 
     def _evaluate(self, project: str, state: _Project, since: float, until: float, report_from: float, now: float) -> list[dict[str, Any]]:
         """Feed the minutes of [since, until) to the detector; report anomalies from ``report_from`` on."""
-        rows = self.store.minute_metrics(project, since, until)  # type: ignore[attr-defined]
-        state.columns([(r["metric"], r["dim"], r["value"]) for r in rows])
-        minutes: dict[float, list[dict[str, Any]]] = {}
-        support: dict[tuple[float, str, str, str], float] = {}
-        for row in rows:
-            minutes.setdefault(row["t"], []).append(row)
-            support[(row["t"], row["metric"], row["dim"], row["value"])] = row.get("n") or 0.0
+        minutes = _by_minute(state, self.store.minute_metrics(project, since, until))  # type: ignore[attr-defined]
         found: list[dict[str, Any]] = []
-        counts = [i for k, i in state.index.items() if k[0] in ("count", "cost_usd", "output_tokens")]
+        zero = state.zero_when_silent()
         t = since
         while t < until:
-            values = self._values(state, minutes.get(t, ()), counts)
+            values, support = state.minute(minutes.get(t, ()), zero)
             for anomaly in state.detector.update(t, values):
                 if anomaly.t >= report_from:  # before it: the baseline is still being learned
                     row = self._report(state, anomaly.series, anomaly.t, anomaly.value, anomaly.expected, anomaly.low,
-                                       anomaly.high, anomaly.score, anomaly.kind, support, now)  # fmt: skip
+                                       anomaly.high, anomaly.score, anomaly.kind, support[anomaly.series], now)  # fmt: skip
                     if row is not None:
                         found.append(row)
-            state.learn_rates(values, self._support(state, minutes.get(t, ())))
+            state.learn_rates(values, support)
             t += BUCKET
         self.stats.minutes += int((until - since) / BUCKET)
         return found
@@ -308,8 +316,7 @@ class Monitor:
                     high = max(HEAVY_TOKENS, HEAVY_FACTOR * user["peak_tokens"], HEAVY_FACTOR * busy_tokens)
                     found.append(self._user_row(hour, "user_input_tokens", user["user_id"], user["tokens"], user["peak_tokens"], high, now))
             hour += HOUR
-        if closed > start:
-            state.users_last = closed - HOUR
+        state.users_last = closed - HOUR
         return found
 
     @staticmethod
@@ -317,29 +324,12 @@ class Monitor:
         return {"t": hour, "bucket_s": int(HOUR), "metric": metric, "dim": "user_id", "value": user, "observed": float(observed),
                 "expected": usual, "low": 0.0, "high": high, "score": float(observed) / high, "kind": "spike", "detected_at": now}  # fmt: skip
 
-    @staticmethod
-    def _values(state: _Project, rows: Sequence[dict[str, Any]], counts: list[int]) -> np.ndarray:
-        values = np.full(state.detector.n_series, np.nan)
-        values[counts] = 0.0  # no traffic in a minute is a zero, not a gap
-        for row in rows:
-            if row["x"] is not None:
-                values[state.index[(row["metric"], row["dim"], row["value"])]] = row["x"]
-        return values
-
-    @staticmethod
-    def _support(state: _Project, rows: Sequence[dict[str, Any]]) -> np.ndarray:
-        """Requests behind each series' figure in one minute (0 where it had none)."""
-        n = np.zeros(state.detector.n_series)
-        for row in rows:
-            n[state.index[(row["metric"], row["dim"], row["value"])]] = row.get("n") or 0.0
-        return n
-
     def _report(self, state: _Project, column: int, t: float, observed: float, expected: float, low: float, high: float,
-                score: float, kind: str, support: dict[tuple[float, str, str, str], float], now: float) -> dict[str, Any] | None:
-        """The anomaly row to store, or None when it does not matter (heron.stats.support)."""
+                score: float, kind: str, n: float, now: float) -> dict[str, Any] | None:
+        """The anomaly row to store, or None when it does not matter (heron.stats.support); ``n``: the
+        requests behind the figure."""
         metric, dim, value = state.keys[column]
-        n = support.get((t, metric, dim, value), 0.0)
-        bad_way = DIRECTIONS.get(metric, 0)
+        bad_way = int(state.detector.directions[column])
         if bad_way and (observed - expected) * bad_way <= 0:  # the tail of an episode, back on the harmless side
             self.stats.below_support += 1
             return None
@@ -360,18 +350,14 @@ class Monitor:
             return []
         self.stats.late_minutes += len(late)
         lo, hi = min(late), max(late) + BUCKET
-        rows = [r for r in self.store.minute_metrics(project, lo, hi) if r["t"] in set(late)]  # type: ignore[attr-defined]
-        state.columns([(r["metric"], r["dim"], r["value"]) for r in rows])
+        reopened = set(late)
+        by_minute = _by_minute(state, [r for r in self.store.minute_metrics(project, lo, hi) if r["t"] in reopened])  # type: ignore[attr-defined]
         known = {(float(a["t"]), a["metric"], a["dim"], a["value"]) for a in self.store.anomalies(project, lo, hi, limit=100_000)}  # type: ignore[attr-defined]
-        support = {(r["t"], r["metric"], r["dim"], r["value"]): r.get("n") or 0.0 for r in rows}
-        by_minute: dict[float, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_minute.setdefault(row["t"], []).append(row)
-        counts = [i for k, i in state.index.items() if k[0] in ("count", "cost_usd", "output_tokens")]
-        directions = np.array([DIRECTIONS[k[0]] for k in state.keys])
+        zero = state.zero_when_silent()
+        directions = state.detector.directions
         found: list[dict[str, Any]] = []
         for t in sorted(by_minute):
-            values = self._values(state, by_minute[t], counts)
+            values, support = state.minute(by_minute[t], zero)
             band = state.detector.get(t)
             outside = band.ready & np.isfinite(values) & (
                 ((values > band.high) & (directions >= 0)) | ((values < band.low) & (directions <= 0))
@@ -382,7 +368,7 @@ class Monitor:
                 width = max(float(band.high[i] - band.expected[i]), 1e-12)
                 score = abs(float(values[i] - band.expected[i])) / width
                 row = self._report(state, int(i), t, float(values[i]), float(band.expected[i]), float(band.low[i]),
-                                   float(band.high[i]), score, "late", support, now)  # fmt: skip
+                                   float(band.high[i]), score, "late", float(support[i]), now)  # fmt: skip
                 if row is not None:
                     found.append(row)
         return found
@@ -408,6 +394,15 @@ class Monitor:
 
 
 
+
+
+def _by_minute(state: _Project, rows: Sequence[dict[str, Any]]) -> dict[float, list[dict[str, Any]]]:
+    """``minute_metrics`` rows grouped by minute, every series they name given a column first."""
+    state.columns([(r["metric"], r["dim"], r["value"]) for r in rows])
+    minutes: dict[float, list[dict[str, Any]]] = {}
+    for row in rows:
+        minutes.setdefault(row["t"], []).append(row)
+    return minutes
 
 
 def _clipped(metric: str, low: float, high: float) -> dict[str, float]:

@@ -245,7 +245,7 @@ class WriteAheadLog:
             self._write(data)
         except OSError as exc:
             self.failed_appends += 1
-            if exc.errno in _NO_SPACE:
+            if no_space(exc):
                 raise InsufficientStorageError(
                     f"the disk is full ({exc.strerror}); nothing was stored from this request, retry later",
                     retry_after=DISK_FULL_RETRY_S,
