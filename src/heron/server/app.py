@@ -41,6 +41,7 @@ from heron.server.metrics import Metrics, RequestTiming
 from heron.server.metrics import routes as metrics_routes
 from heron.server.pricing import Pricing
 from heron.server.resources import routes as resource_routes
+from heron.server.priority import ReadPriority, ReadsFirst
 from heron.server.security import SecurityHeaders, private_data_dir
 from heron.server.responses import error_response, json_response
 from heron.server.settings import Settings
@@ -93,6 +94,7 @@ async def status(request: Request) -> Response:
                 "store_writes": stats.store_writes,
                 "store_errors": stats.store_errors,
                 "overloaded": stats.overloaded,
+                "waited_for_reads_s": round(svc.priority.waited_s, 3) if svc.priority is not None else 0.0,
                 "failure": svc.pipeline.failure,
                 "refused_failing": stats.refused_failing,
                 "wal_failures": stats.wal_failures,
@@ -127,6 +129,7 @@ async def openapi(request: Request) -> Response:
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app; its lifespan opens the store, replays the log and starts the writer."""
     metrics = Metrics()
+    priority = ReadPriority()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -142,10 +145,11 @@ def create_app(settings: Settings) -> Starlette:
             on_committed=metrics.committed,
             on_stored=metrics.stored,
             pricer=pricing,
+            priority=priority,
         )
         pipeline.start()
         offload = start_pool(settings.otlp_workers)
-        enrichment = EnrichmentRunner(store, pipeline) if settings.enrich else None
+        enrichment = EnrichmentRunner(store, pipeline, yield_to_reads=priority.yield_to_reads) if settings.enrich else None
         if enrichment is not None:
             enrichment.start()
         monitor = None
@@ -165,6 +169,7 @@ def create_app(settings: Settings) -> Starlette:
             pricing=pricing,
             enrichment=enrichment,
             monitor=monitor,
+            priority=priority,
         )
         load_mappings(app.state.services, settings)
         metrics.bind(pipeline, app.state.services)
@@ -197,7 +202,7 @@ def create_app(settings: Settings) -> Starlette:
         *metrics_routes,
         *resource_routes,
     ]
-    middleware = [Middleware(SecurityHeaders), Middleware(RequestTiming, metrics=metrics)]
+    middleware = [Middleware(SecurityHeaders), Middleware(RequestTiming, metrics=metrics), Middleware(ReadsFirst, priority=priority)]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.body_budget = budget_for(settings.max_inflight)
     return app

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from heron.errors import BusyError, OverloadedError
 from heron.schema.mapping import DEFAULT_MAPPING, AttributeMapping
 from heron.schema.otlp import OtlpCounts
+from heron.server.priority import ReadPriority
 from heron.server.auth import KeyRing, Principal, Scope
 from heron.server.enrichment import EnrichmentRunner
 from heron.server.ingest.pipeline import IngestPipeline
@@ -86,6 +87,8 @@ class Services:
     """Anomaly and drift monitoring; None when disabled."""
     metrics: Metrics | None = None
     """Prometheus metrics (``/metrics``), fed by the pipeline's hooks."""
+    priority: ReadPriority | None = None
+    """Reads in flight, which ingest decoding and store writes wait for (briefly)."""
     started: float = field(default_factory=time.time)
     mappings: dict[str, AttributeMapping] = field(default_factory=dict)
     """Each project's attribute mapping (its own keys, then the defaults); projects without one use the defaults."""
@@ -124,6 +127,8 @@ class Services:
         async with self.inflight:
             self.inflight_now += 1
             try:
+                if self.priority is not None:
+                    await self.priority.reads_done()  # decoding waits while the dashboard is answered
                 yield
             finally:
                 self.inflight_now -= 1

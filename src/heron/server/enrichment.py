@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,11 +126,13 @@ class EnrichmentRunner:
         in_process: bool = False,
         topics: Topics | None = None,
         fit_every: float = 60.0,
+        yield_to_reads: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
         self.topics = topics if topics is not None else Topics(store)
         self.fit_every = fit_every
+        self.yield_to_reads = yield_to_reads
         self._sent_versions: dict[str, int] | None = None
         self._next_fit_check = 0.0
         self._in_flight: _Batch | None = None
@@ -288,6 +290,8 @@ class EnrichmentRunner:
                 self.stats.paused += 1  # ingest first: its backlog is what clients wait on
                 self._stop.wait(0.2)
                 continue
+            if self.yield_to_reads is not None:
+                self.yield_to_reads()
             try:
                 done = self._step()
                 done += self.apply_feedback() if done else 0

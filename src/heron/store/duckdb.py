@@ -468,9 +468,15 @@ class DuckDBStore(DuckDBResourceReads, DuckDBSignals, DuckDBUxReads, DuckDBUserR
 
     def list_interactions(self, query: InteractionQuery) -> Page:
         statement, params = sql.list_interactions(query)
-        rows = sql.fetch_dicts(self._cursor().execute(statement, params))
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
+        cur = self._cursor()
+        keys = [(start, ident) for start, ident in cur.execute(statement, params).fetchall()]
+        more = len(keys) > query.limit
+        keys = keys[: query.limit]
+        rows = []
+        if keys:
+            statement, params = sql.interactions_by_key(query.project, keys)
+            found = {(row["start_time"], row["id"]): row for row in sql.fetch_dicts(cur.execute(statement, params))}
+            rows = [found[key] for key in keys if key in found]
         items = [sql.interaction_row(r) for r in rows]
         return Page(items=items, next_cursor=sql.encode_cursor(rows[-1]) if more and rows else None)
 

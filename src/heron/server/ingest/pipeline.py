@@ -32,10 +32,14 @@ import msgspec
 
 from heron.errors import HeronError, InsufficientStorageError, OverloadedError, StoreError, StoreUnusableError
 from heron.schema.records import Feedback, Interaction, ResourceSample
+from heron.server.priority import ReadPriority
 from heron.server.ingest.wal import DISK_FULL_RETRY_S, Damage, WriteAheadLog, no_space
 from heron.store.base import Store
 
 log = logging.getLogger("heron.server.ingest")
+
+READING_BATCH_RECORDS = 4_000
+"""Largest store write while reads are in flight: a read waits behind one short write, not a 20k-row one."""
 
 
 class WalFrame(msgspec.Struct, array_like=True):
@@ -133,6 +137,7 @@ class IngestPipeline:
         on_committed: Committed | None = None,
         on_stored: Stored | None = None,
         pricer: Pricer | None = None,
+        priority: ReadPriority | None = None,
     ) -> None:
         self.store = store
         self.wal = wal
@@ -143,6 +148,8 @@ class IngestPipeline:
         self.on_committed = on_committed
         self.on_stored = on_stored
         self.pricer = pricer
+        self.priority = priority
+        """Reads being answered go first: each store write waits for them (briefly), and is smaller while they run."""
         self.stats = PipelineStats()
         self._commit_q: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._write_q: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
@@ -373,7 +380,8 @@ class IngestPipeline:
             frames = [first]
             size = first.size  # type: ignore[attr-defined]
             deadline = time.monotonic() + self.batch_age
-            while size < self.batch_records:
+            limit = self.batch_records if self.priority is None or not self.priority.reads else READING_BATCH_RECORDS
+            while size < limit:
                 left = deadline - time.monotonic()
                 try:
                     item = self._write_q.get(timeout=max(left, 0)) if left > 0 else self._write_q.get_nowait()
@@ -404,6 +412,8 @@ class IngestPipeline:
         lsn = frames[-1].lsn
         records = len(interactions) + len(feedback) + len(resources)
         self._price(interactions)
+        if self.priority is not None:
+            self.priority.yield_to_reads()
         delay = 0.1
         while True:
             started = time.perf_counter()

@@ -1,0 +1,102 @@
+"""Reads first: background work yields to reads being answered.
+
+Under an ingest overload the store writer, the enrichment runner and the decoding of
+accepted bodies would take the two cores a small server has, and the dashboard would wait
+behind them (issue 12: Overview reads at p99 3.6 s). Those loops call
+:meth:`ReadPriority.yield_to_reads` before each unit of work: while any API read is in
+flight they wait, at most ``max_wait`` seconds, so background work is slowed, never
+stopped (a dashboard that polls without pause still lets the writer through). Nothing
+acknowledged waits on this: acknowledgement is the log's fsync, which does not yield.
+
+:class:`ReadsFirst` is the ASGI middleware that counts the reads: ``GET`` and ``HEAD``
+requests under ``/v1/`` and ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+MAX_WAIT_S = 0.25
+"""Longest a unit of background work waits for reads to finish."""
+
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+class ReadPriority:
+    """Counts reads in flight; background loops wait while there are any."""
+
+    def __init__(self, max_wait: float = MAX_WAIT_S) -> None:
+        self.max_wait = max_wait
+        self._reads = 0
+        self._lock = threading.Lock()
+        self._quiet = threading.Event()
+        self._quiet.set()
+        self._loop_quiet: asyncio.Event | None = None
+        """The same for the event loop (begin/end run on it: the middleware calls them)."""
+        self.waited_s = 0.0
+        """Total time background work has waited for reads (shown in /v1/status)."""
+
+    @property
+    def reads(self) -> int:
+        return self._reads
+
+    def begin(self) -> None:
+        with self._lock:
+            self._reads += 1
+            self._quiet.clear()
+        if self._loop_quiet is not None:
+            self._loop_quiet.clear()
+
+    def end(self) -> None:
+        with self._lock:
+            self._reads -= 1
+            if self._reads <= 0:
+                self._reads = 0
+                self._quiet.set()
+                if self._loop_quiet is not None:
+                    self._loop_quiet.set()
+
+    def yield_to_reads(self) -> None:
+        """Wait until no read is in flight, or ``max_wait`` has passed."""
+        if self._quiet.is_set():
+            return
+        started = time.monotonic()
+        self._quiet.wait(self.max_wait)
+        self.waited_s += time.monotonic() - started
+
+    async def reads_done(self) -> None:
+        """:meth:`yield_to_reads` for coroutines on the event loop."""
+        if not self._reads:
+            return
+        if self._loop_quiet is None:
+            self._loop_quiet = asyncio.Event()
+        started = time.monotonic()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._loop_quiet.wait(), self.max_wait)
+        self.waited_s += time.monotonic() - started
+
+
+class ReadsFirst:
+    """ASGI middleware marking API reads in flight on a :class:`ReadPriority`."""
+
+    def __init__(self, app: ASGIApp, priority: ReadPriority) -> None:
+        self.app = app
+        self.priority = priority
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope.get("method") not in _READ_METHODS or not (
+            path.startswith("/v1/") or path == "/metrics"
+        ):
+            await self.app(scope, receive, send)
+            return
+        self.priority.begin()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.priority.end()
