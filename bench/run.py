@@ -23,6 +23,7 @@ BENCHMARKS = [
     ["bench.eval_incidents"],
     ["bench.eval_scenarios"],
     ["bench.eval_drift_clean"],
+    ["bench.eval_language"],
     ["bench.bench_dashboard"],
     ["bench.bench_overload"],
 ]
@@ -131,6 +132,10 @@ def render() -> str:
         "- `drift_clean_false_flags`: features flagged by drift reports between clean windows (day/day, Saturday/Friday,",
         "  weekend/weekdays, 3 h/the same 3 h a day later) of demo and synthetic traffic, embeddings included",
         "  (bench/eval_drift_clean.py).",
+        "- `language_id_accuracy_external_min`, `language_id_short_accuracy_external_min`, `language_id_rare_rate_external`:",
+        "  language identification on every line of chatterbot-corpus (text Heron did not write, 23 languages): the worst",
+        "  accuracy of en/es/de/fr/pt (all lines; lines under 20 letters), and the share named as a rare language",
+        "  (bench/eval_language.py; per language in docs/ux-quality.md).",
         "- `dashboard_api_p95_ms_10m`: every API request the seven dashboard pages make on the 24h, 7d and 30d",
         "  ranges (recorded from headless Chromium, the window pinned to the 10M store's end with `?end=`),",
         "  each replayed 20 times over HTTP; the worst p95, per page in Details. `dashboard_paint_s`: navigation",

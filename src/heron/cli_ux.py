@@ -19,6 +19,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("rephrase_rate", "rephrase", "{:.1%}"),
     ("complaint_rate", "complaint", "{:.1%}"),
     ("unexpected_rate", "bad reply", "{:.1%}"),
+    ("language_mismatch_rate", "other lang", "{:.1%}"),
     ("gratitude_rate", "thanks", "{:.1%}"),
     ("thumbs_up_rate", "thumbs up", "{:.0%}"),
 ]

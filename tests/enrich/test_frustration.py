@@ -115,9 +115,33 @@ def test_shouting(text: str, expected: bool) -> None:
     ("I can't stress enough how important backups are. Run git reset --soft HEAD~1.", False),
     ("", False),
     ("Sure. " + "x" * 5000 + " I can't help with that.", False),
+    ("I'm sorry, I'm not able to do that.", True),
+    ("I apologize, but I can't.", True),
+    ("I'd rather not help with that request.", True),
 ])
 def test_refusal(reply: str, expected: bool) -> None:
     assert refusal(reply) is expected
+
+
+@pytest.mark.parametrize("reply", [
+    "Lo siento, pero no puedo ayudarte con eso.", "No puedo proporcionar asesoramiento médico.",
+    "Es tut mir leid, aber ich kann Ihnen dabei nicht helfen.", "Das kann ich leider nicht.", "Ich darf keine internen Preise teilen.",
+    "Je ne peux pas vous aider avec cela.", "Désolé, je ne peux pas faire ça.", "Je ne suis pas en mesure de répondre à cette question.",
+    "Desculpe, mas não posso ajudar com isso.", "Não posso fornecer essa informação.", "Infelizmente não consigo fazer isso.",
+    "Mi dispiace, ma non posso aiutarti con questo.", "Non posso fornire consigli medici.",
+])
+def test_refusals_in_other_languages(reply: str) -> None:
+    assert refusal(reply) is True
+
+
+@pytest.mark.parametrize("reply", [
+    "No puedo esperar a verte.", "Si no puedes entrar, usa el código de respaldo.",
+    "Ich kann nicht glauben, wie schnell das ging! Hier ist die Lösung.", "Das kann ich nicht genug betonen: Backups sind wichtig.",
+    "Wenn Sie sich nicht anmelden können, nutzen Sie den Backup-Code.", "Je ne peux pas m'empêcher de recommander cette option.",
+    "Você não pode alterar a data depois do embarque, mas pode cancelar.", "Non posso credere che sia così facile: ecco i passi.",
+])
+def test_not_refusals_in_other_languages(reply: str) -> None:
+    assert refusal(reply) is False
 
 
 def test_reply_status_signals() -> None:

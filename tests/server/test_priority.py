@@ -104,3 +104,28 @@ def test_the_store_writer_waits_for_reads_but_the_log_acknowledges_at_once(tmp_p
     finally:
         pipeline.close()
         store.close()
+
+
+def test_without_ingest_pressure_nothing_waits_for_reads() -> None:
+    """A monitor polling /v1/status every 20 ms must not slow an ingest that keeps up."""
+    calm = [False]
+    priority = ReadPriority(max_wait=5.0, pressure=lambda: calm[0])
+    priority.begin()
+    started = time.monotonic()
+    priority.yield_to_reads()
+    asyncio.run(priority.reads_done())
+    assert time.monotonic() - started < 0.5 and not priority.waiting()
+    calm[0] = True
+    assert priority.waiting()
+    priority.end()
+
+
+def test_the_pipeline_is_under_pressure_from_a_quarter_full_backlog(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "db.duckdb")
+    pipeline = IngestPipeline(store, WriteAheadLog(tmp_path / "wal"), max_pending=100)
+    try:
+        assert not pipeline.under_pressure()
+        pipeline._pending = 25  # noqa: SLF001
+        assert pipeline.under_pressure()
+    finally:
+        store.close()

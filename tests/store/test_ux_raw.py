@@ -29,6 +29,7 @@ def _signals(item: Interaction, rng: random.Random) -> Signals:
         rephrase=rng.random() < 0.2, repeat=rng.random() < 0.1, complaint=rng.random() < 0.2, shouting=rng.random() < 0.05,
         refusal=rng.random() < 0.1, empty_reply=rng.random() < 0.05, truncated=False, error=item.status == "error",
         frustration=rng.choice([None, rng.random()]), topic_id=rng.choice([None, -1, 1, 2, 3]), topic_similarity=None,
+        reply_language=rng.choice(["en", "de", None]), language_mismatch=rng.choice([None, False, True]),
     )  # fmt: skip
 
 
@@ -137,6 +138,7 @@ def _brute(turns: list[dict[str, Any]]) -> dict[str, Any]:
         "complaint_rate": sum(1 for t in turns if t["complaint"]) / n,
         "anger_rate": sum(1 for t in turns if "anger" in (t["cues"] or [])) / n,
         "unexpected_rate": len(unexpected) / n,
+        "language_mismatch_rate": sum(1 for t in turns if t["language_mismatch"]) / n,
         "ended": len(ended),
         "abandonment_rate": sum(1 for t in ended if t["abandoned"]) / len(ended) if ended else None,
         "thumbs": len(thumbs),

@@ -220,7 +220,36 @@ REFUSAL = (
     r"\bas an ai\b(?! (?:model|system)? ?(?:company|startup|engineer|researcher))",
     r"\bi(?:'m| am) (?:not able|unable) to (?:help|assist)\b", r"\b(?:can't|cannot) (?:help|assist) (?:you )?with (?:that|this)\b",
     r"\bi(?:'m| am) not comfortable\b",
+    r"\bi(?:'m| am) (?:not able|not allowed|not permitted) to\b", r"\bi'?d rather not\b",
+    r"\b(?:sorry|apologi[sz]e|afraid|unfortunately)\b[^.!?\n]{0,30}\bi (?:can't|cannot|can not|won't|will not)\s*(?:[.!]|$)",
 )
+"""English. :data:`REFUSAL_OTHER` has the same in the other languages Heron reads."""
+_VERBS_ES = r"(?:ayudar(?:te|le)?|asistir(?:te|le)?|proporcionar(?:te|le)?|dar(?:te|le)?|hacer(?:lo)?|responder|compartir|generar|crear|escribir|realizar|ofrecer|facilitar)"
+_VERBS_PT = r"(?:ajudar|auxiliar|fornecer|dar|fazer|responder|gerar|criar|escrever|compartilhar|partilhar|atender|realizar|oferecer)"
+_VERBS_IT = r"(?:aiutar\w*|assister\w*|fornir\w*|dar\w*|far\w*|risponder\w*|generar\w*|crear\w*|scriver\w*|condivider\w*)"
+REFUSAL_OTHER = (
+    # es
+    rf"\bno (?:puedo|podré|me es posible|estoy (?:autorizad[oa]|en condiciones) (?:a|de)|tengo permitido) (?:\w+ )?{_VERBS_ES}\b",
+    r"\b(?:lo siento|disculpa|disculpe|perdón|lamentablemente)\b[^.!?\n]{0,30}\bno (?:puedo|me es posible)\b",
+    r"\bdebo (?:rechazar|declinar)\b", r"\bno puedo ayudar",
+    # de
+    r"\b(?:ich kann|kann ich) (?:\w+ ){0,4}nicht (?:helfen|weiterhelfen|behilflich|beantworten|erstellen|schreiben|geben|teilen"
+    r"|bereitstellen|ausführen|erfüllen|nachkommen|machen|tun|liefern|anbieten)\b",
+    r"\bich darf (?:\w+ ){0,4}nicht\b", r"\bich darf keine\b", r"\bdas (?:kann|darf) ich (?:ihnen |dir )?(?:leider )?nicht\s*(?:[.!,;]|$|tun\b|machen\b|sagen\b|beantworten\b)", r"\b(?:es tut mir leid|leider|entschuldigung)\b[^.!?\n]{0,30}\b(?:ich kann|kann ich) (?:das |dabei |damit |hier )?(?:leider )?nicht\b",
+    r"\bich bin (?:leider )?nicht in der lage\b", r"\bich muss (?:das |diese anfrage )?ablehnen\b",
+    # fr
+    r"\bje ne (?:peux|pourrai|suis pas (?:en mesure|autorisée?) (?:de|d'|à)) ?(?:pas )?(?:vous |t'|te )?(?:aider|répondre|fournir|donner|faire"
+    r"|générer|créer|écrire|partager|assister|communiquer|proposer)\b",
+    r"\bje ne suis pas en mesure\b", r"\bje dois refuser\b", r"\b(?:désolée?|malheureusement|je regrette)\b[^.!?\n]{0,30}\bje ne (?:peux|pourrai) pas\b",
+    # pt
+    rf"\b(?:eu )?não (?:posso|consigo|poderei|estou autorizad[oa] a|tenho permissão para) (?:te |lhe |o |a )?{_VERBS_PT}\b",
+    r"\b(?:desculpe|desculpa|lamento|infelizmente|sinto muito)\b[^.!?\n]{0,30}\bnão (?:posso|consigo)\b",
+    # it
+    rf"\bnon (?:posso|sono in grado di|mi è possibile|sono autorizzat[oa] a) (?:\w+ )?{_VERBS_IT}\b",
+    r"\b(?:mi dispiace|purtroppo|spiacente)\b[^.!?\n]{0,30}\bnon (?:posso|sono in grado)\b",
+)
+"""Refusals in Spanish, German, French, Portuguese and Italian ("Lo siento, pero no puedo ayudarte con eso",
+"Ich kann Ihnen dabei leider nicht helfen", "Je ne peux pas vous aider", "Não posso ajudar com isso")."""
 REFUSAL_WINDOW = 300
 """Refusals are looked for in the reply's first characters: where a model declines, it says so first."""
 

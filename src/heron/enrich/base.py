@@ -80,6 +80,10 @@ class Signals:
     interaction_id: str
     language: str | None = None
     """ISO 639-1 code, or "und" when undetermined (too short, emoji only, not text)."""
+    reply_language: str | None = None
+    """The reply's language, the same way ("und" for code, an empty or a too short reply)."""
+    language_mismatch: bool | None = None
+    """The reply is in another language than the user writes in (both determined; :mod:`heron.enrich.language`)."""
     sentiment: float | None = None
     """User message polarity, VADER compound in [-1, 1]."""
     reply_sentiment: float | None = None

@@ -86,6 +86,7 @@ _COMPLAINT = L.compile_any(L.COMPLAINT)
 _COMPLAINT_WEAK = L.compile_any(L.COMPLAINT_IN_CONVERSATION)
 _COMPLAINT_BLOCK = L.compile_any(L.COMPLAINT_BLOCK)
 _REFUSAL = L.compile_any(L.REFUSAL)
+_REFUSAL_OTHER = L.compile_any(L.REFUSAL_OTHER)
 _MARKERS = L.compile_any(L.REPHRASE_MARKERS)
 _STRIP = L.compile_any([*L.REPHRASE_MARKERS, *L.COMPLAINT])
 _BANG_RUN = re.compile(r"[!?]{3,}|(?:[!?]\s*){4,}")
@@ -127,9 +128,14 @@ def shouting(text: str) -> bool:
     return (len(caps) >= 2 and 2 * len(caps) >= len(words)) or len(caps) >= 5
 
 
-def refusal(reply: str) -> bool:
-    """Whether the reply declines to help (looked for in its first characters)."""
-    return bool(_REFUSAL.search(L.normalise(reply[: L.REFUSAL_WINDOW])))
+def refusal(reply: str, language: str | None = None) -> bool:
+    """Whether the reply declines to help (looked for in its first characters).
+
+    ``language``, the reply's (``Signals.reply_language``), spares an English reply the other
+    languages' patterns (a quarter of the enricher's time); None looks for every language.
+    """
+    start = L.normalise(reply[: L.REFUSAL_WINDOW])
+    return bool(_REFUSAL.search(start) or (language != "en" and _REFUSAL_OTHER.search(start)))
 
 
 _NUMBERS = {w: str(i) for i, w in enumerate(
@@ -244,7 +250,7 @@ class FrustrationEnricher:
                 out.complaint = message.complaints[bool(previous)]
                 out.shouting = message.shouting
             out.error = turn.status == "error"
-            out.refusal = refusal(reply)
+            out.refusal = refusal(reply, out.reply_language)
             out.empty_reply = not out.error and (not reply or reply.isspace())
             out.truncated = turn.finish_reason == "length"
         self._compare(turns, signals, histories)

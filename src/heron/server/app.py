@@ -129,7 +129,7 @@ async def openapi(request: Request) -> Response:
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app; its lifespan opens the store, replays the log and starts the writer."""
     metrics = Metrics()
-    priority = ReadPriority()
+    priority = ReadPriority(max_wait=settings.reads_first_wait)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -147,6 +147,7 @@ def create_app(settings: Settings) -> Starlette:
             pricer=pricing,
             priority=priority,
         )
+        priority.pressure = pipeline.under_pressure
         pipeline.start()
         offload = start_pool(settings.otlp_workers)
         enrichment = EnrichmentRunner(store, pipeline, yield_to_reads=priority.yield_to_reads) if settings.enrich else None

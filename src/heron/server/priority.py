@@ -1,12 +1,15 @@
-"""Reads first: background work yields to reads being answered.
+"""Reads first: under an ingest overload, background work yields to reads being answered.
 
 Under an ingest overload the store writer, the enrichment runner and the decoding of
 accepted bodies would take the two cores a small server has, and the dashboard would wait
 behind them (issue 12: Overview reads at p99 3.6 s). Those loops call
-:meth:`ReadPriority.yield_to_reads` before each unit of work: while any API read is in
+:meth:`ReadPriority.yield_to_reads` before each unit of work: while ingest is under
+pressure (the ``pressure`` predicate: the backlog a quarter full) and any API read is in
 flight they wait, at most ``max_wait`` seconds, so background work is slowed, never
-stopped (a dashboard that polls without pause still lets the writer through). Nothing
-acknowledged waits on this: acknowledgement is the log's fsync, which does not yield.
+stopped (a dashboard that polls without pause still lets the writer through). Without
+pressure nothing waits: a monitor polling ``/v1/status`` every 20 ms must not slow an ingest
+that keeps up.
+The log's fsync, which is what acknowledges a write, never waits.
 
 :class:`ReadsFirst` is the ASGI middleware that counts the reads: ``GET`` and ``HEAD``
 requests under ``/v1/`` and ``/metrics``.
@@ -18,11 +21,12 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_WAIT_S = 0.25
-"""Longest a unit of background work waits for reads to finish."""
+"""Longest a unit of background work waits for reads to finish (``HERON_READS_FIRST_WAIT``; 0: off)."""
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -30,8 +34,10 @@ _READ_METHODS = frozenset({"GET", "HEAD"})
 class ReadPriority:
     """Counts reads in flight; background loops wait while there are any."""
 
-    def __init__(self, max_wait: float = MAX_WAIT_S) -> None:
+    def __init__(self, max_wait: float = MAX_WAIT_S, pressure: Callable[[], bool] | None = None) -> None:
         self.max_wait = max_wait
+        self.pressure = pressure
+        """Whether ingest is saturated; None: always (tests)."""
         self._reads = 0
         self._lock = threading.Lock()
         self._quiet = threading.Event()
@@ -61,9 +67,13 @@ class ReadPriority:
                 if self._loop_quiet is not None:
                     self._loop_quiet.set()
 
+    def waiting(self) -> bool:
+        """Whether background work should wait now: reads in flight while ingest is under pressure."""
+        return bool(self._reads) and self.max_wait > 0 and (self.pressure is None or self.pressure())
+
     def yield_to_reads(self) -> None:
-        """Wait until no read is in flight, or ``max_wait`` has passed."""
-        if self._quiet.is_set():
+        """Wait until no read is in flight, or ``max_wait`` has passed (only under pressure)."""
+        if not self.waiting():
             return
         started = time.monotonic()
         self._quiet.wait(self.max_wait)
@@ -71,7 +81,7 @@ class ReadPriority:
 
     async def reads_done(self) -> None:
         """:meth:`yield_to_reads` for coroutines on the event loop."""
-        if not self._reads:
+        if not self.waiting():
             return
         if self._loop_quiet is None:
             self._loop_quiet = asyncio.Event()

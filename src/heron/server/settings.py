@@ -29,6 +29,7 @@ ENVIRONMENT: dict[str, str] = {
     "HERON_METRICS_TOKEN": "Admin token for GET /metrics: 'Authorization: Bearer <token>' shows every project (a project's read key shows that project only; default: unset).",
     "HERON_METRICS_PUBLIC": "'1' lets anyone read GET /metrics without a key, every project included (default: 0, a key is required).",
     "HERON_BODY_TIMEOUT": "Seconds a request body may take to arrive, plus one second per HERON_BODY_MIN_RATE bytes received; slower bodies get 408 (default: 30).",
+    "HERON_READS_FIRST_WAIT": "Seconds (at most) ingest decoding, store writes and enrichment wait for API reads in flight while ingest is under pressure (its backlog a quarter full); 0 turns reads-first off (default: 0.25).",
     "HERON_BODY_MIN_RATE": "Bytes per second a request body must keep up past HERON_BODY_TIMEOUT (default: 16384).",
 }
 """Every environment variable the server reads, with its meaning (docs/configuration.md lists the same)."""
@@ -47,14 +48,15 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
-def _positive(name: str, default: float) -> float:
+def _positive(name: str, default: float, *, zero: bool = False) -> float:
+    """A finite number above 0 (or 0 too, with ``zero``)."""
     raw = _env(name, str(default))
     try:
         value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if not 0 < value < float("inf"):
-        raise ConfigError(f"{name} must be a positive number, got {raw!r}")
+    if not (0 <= value if zero else 0 < value) or value == float("inf"):
+        raise ConfigError(f"{name} must be a {'non-negative' if zero else 'positive'} number, got {raw!r}")
     return value
 
 
@@ -78,6 +80,7 @@ class Settings:
     drift_every: float = 3600.0
     late_horizon: float = 7 * 86400.0
     mapping_file: Path | None = None
+    reads_first_wait: float = 0.25
 
     @classmethod
     def resolve(
@@ -106,4 +109,5 @@ class Settings:
             late_horizon=_positive("HERON_LATE_HORIZON", 7 * 86400.0),
             otlp_workers=_int("HERON_OTLP_WORKERS", 1 if (os.cpu_count() or 1) >= 2 else 0),
             mapping_file=Path(mapping) if (mapping := _env("HERON_ATTRIBUTE_MAPPING", "")) else None,
+            reads_first_wait=_positive("HERON_READS_FIRST_WAIT", 0.25, zero=True),
         )

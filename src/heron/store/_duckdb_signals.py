@@ -191,12 +191,14 @@ class DuckDBSignals:
                 "app_version": [t.app_version for t in turns],
                 "variant": [t.variant for t in turns],
                 "language": pa.array([s.language for s in signals], pa.string()),
+                "reply_language": pa.array([s.reply_language for s in signals], pa.string()),
                 "sentiment": pa.array([s.sentiment for s in signals], pa.float64()),
                 "reply_sentiment": pa.array([s.reply_sentiment for s in signals], pa.float64()),
                 "cues": pa.array([list(s.cues) for s in signals], pa.list_(pa.string())),
                 **{
                     name: pa.array([getattr(s, name) for s in signals], pa.bool_())
-                    for name in ("rephrase", "repeat", "complaint", "shouting", "refusal", "empty_reply", "truncated", "error")
+                    for name in ("rephrase", "repeat", "complaint", "shouting", "refusal", "empty_reply", "truncated", "error",
+                                 "language_mismatch")
                 },
                 "similarity": pa.array([s.similarity for s in signals], pa.float64()),
                 "frustration": pa.array([s.frustration for s in signals], pa.float64()),

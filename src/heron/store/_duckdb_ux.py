@@ -121,7 +121,8 @@ WHERE d.start_time >= t.lo
 
 _ROW_COLUMNS = (
     "project, start_time, model, prompt_version, app_version, variant, language, sentiment, frustration, cues,"
-    ' rephrase, "repeat", retry, complaint, shouting, refusal, empty_reply, truncated, error, cost_usd, latency_ms'
+    ' rephrase, "repeat", retry, complaint, shouting, refusal, empty_reply, truncated, error, language_mismatch, cost_usd,'
+    " latency_ms"
 )
 
 
@@ -158,7 +159,7 @@ SELECT project, date_trunc('hour', start_time) AS hour, d.dim AS dim, d.value AS
        {_flag("complaint")} AS complaint, {_flag("shouting")} AS shouting,
        {_flag("list_contains(cues, 'gratitude')")} AS gratitude, {_flag("list_contains(cues, 'confusion')")} AS confusion,
        {_flag("list_contains(cues, 'anger')")} AS anger, {_flag("list_contains(cues, 'urgency')")} AS urgency,
-       {_flag(_UNEXPECTED)} AS unexpected, {_flag("refusal")} AS refusal,
+       {_flag(_UNEXPECTED)} AS unexpected, {_flag("refusal")} AS refusal, {_flag("language_mismatch")} AS language_mismatch,
        sum(sign * coalesce(satisfaction, 0)) AS satisfaction_sum, {_flag("satisfaction IS NOT NULL")} AS satisfaction_n,
        {_flag("explicit IS NOT NULL")} AS explicit_n, {_flag("thumbs IS NOT NULL")} AS thumbs_n,
        {_flag("thumbs = 'up'")} AS thumbs_up, {_flag("is_last")} AS ended, {_flag("abandoned")} AS abandoned,
@@ -171,7 +172,8 @@ GROUP BY ALL
 _SUMS = (
     "n, conversations, sentiment_sum, sentiment_n, negative, frustrated, frustration_sum, frustration_n, rephrase,"
     " repeats, retry, complaint, shouting, gratitude, confusion, anger, urgency, unexpected, refusal, satisfaction_sum,"
-    " satisfaction_n, explicit_n, thumbs_n, thumbs_up, ended, abandoned, cost_sum, cost_n, latency_sum, latency_n"
+    " satisfaction_n, explicit_n, thumbs_n, thumbs_up, ended, abandoned, cost_sum, cost_n, latency_sum, latency_n,"
+    " language_mismatch"
 )
 
 _FLOW_PART = f"""

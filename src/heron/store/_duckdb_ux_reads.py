@@ -70,6 +70,7 @@ _TURN_SUMS: dict[str, str] = {
     "cost_n": _flag("cost_usd IS NOT NULL"),
     "latency_sum": "coalesce(latency_ms, 0)",
     "latency_n": _flag("latency_ms IS NOT NULL"),
+    "language_mismatch": _flag("language_mismatch"),
 }
 """What one counted turn adds to each column of ``ux_rollup_hour`` (``_duckdb_ux._ROLLUP_PART`` with sign 1)."""
 
@@ -85,6 +86,7 @@ _RATES = """
     sum(gratitude) / sum(n) AS gratitude_rate, sum(confusion) / sum(n) AS confusion_rate,
     sum(anger) / sum(n) AS anger_rate, sum(urgency) / sum(n) AS urgency_rate,
     sum(unexpected) / sum(n) AS unexpected_rate, sum(refusal) / sum(n) AS refusal_rate,
+    sum(language_mismatch) / sum(n) AS language_mismatch_rate,
     sum(ended)::BIGINT AS ended, sum(abandoned) / nullif(sum(ended), 0) AS abandonment_rate,
     sum(explicit_n)::BIGINT AS feedback, sum(thumbs_n)::BIGINT AS thumbs,
     sum(thumbs_up) / nullif(sum(thumbs_n), 0) AS thumbs_up_rate,

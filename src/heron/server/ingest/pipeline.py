@@ -286,6 +286,10 @@ class IngestPipeline:
             return self._full()
         return None
 
+    def under_pressure(self) -> bool:
+        """The backlog holds a quarter of what it may: ingest is outrunning the store (reads go first then)."""
+        return self._pending >= self.max_pending // 4 or self._pending_bytes >= self.max_pending_bytes // 4
+
     def _full(self) -> str:
         return f"ingest backlog is full ({self._pending} records, {self._pending_bytes >> 20} MiB waiting for storage); retry later"
 
@@ -380,7 +384,7 @@ class IngestPipeline:
             frames = [first]
             size = first.size  # type: ignore[attr-defined]
             deadline = time.monotonic() + self.batch_age
-            limit = self.batch_records if self.priority is None or not self.priority.reads else READING_BATCH_RECORDS
+            limit = READING_BATCH_RECORDS if self.priority is not None and self.priority.waiting() else self.batch_records
             while size < limit:
                 left = deadline - time.monotonic()
                 try:

@@ -301,6 +301,7 @@
       for (const cue of s.cues || []) chip(chips, "cue", cue, "emotional cue");
       if (s.topic_id != null) chip(chips, "topic", "topic " + (topicNames.get(s.topic_id) || (s.topic_id < 0 ? "other" : "#" + s.topic_id)), "topic of the user message");
       if (s.language) chip(chips, "language", s.language, "language");
+      if (s.language_mismatch) chip(chips, "language_mismatch", "reply in " + s.reply_language, "the reply is not in the language the user writes in", "bad");
     }
     if (item.satisfaction != null) chip(chips, "satisfaction", "satisfaction " + fmt.score(item.satisfaction) + " (" + item.satisfaction_source + ")",
       item.satisfaction_source === "explicit" ? "from the user's feedback" : "estimated from what the reply provoked", item.satisfaction < 0.5 ? "bad" : "good");
