@@ -22,8 +22,11 @@ CHATTERBOT_LANGUAGES = {
 
 
 @cache
-def chatterbot(folder: str) -> dict[str, str]:
-    """Every distinct line of one language's files -> the file's subject (its first category)."""
+def chatterbot(folder: str, *, first_only: bool = False) -> dict[str, str]:
+    """Every distinct line of one language's files -> the file's subject (its first category).
+
+    ``first_only``: only each conversation's first line -- what the user said, not the bot's answer.
+    """
     import chatterbot_corpus  # type: ignore[import-untyped]
     import yaml  # type: ignore[import-untyped]
 
@@ -35,7 +38,7 @@ def chatterbot(folder: str) -> dict[str, str]:
             continue
         subject = (doc.get("categories") or [path.stem])[0]
         for conversation in doc.get("conversations") or []:
-            for line in conversation:
+            for line in conversation[:1] if first_only else conversation:
                 if isinstance(line, str) and line.strip():
                     lines.setdefault(line.strip(), str(subject))
     return lines

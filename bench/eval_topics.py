@@ -1,7 +1,14 @@
 """Topic discovery: quality against known topics, fit time, assignment speed, emerging-topic delay.
 
 ``python -m bench.eval_topics`` prints every figure (docs/ux-quality.md, "Topics", quotes them) and
-records one, ``topic_assign_per_s``. Everything is seeded; embeddings are wordllama's (offline).
+records ``topics_ari_external`` and ``topic_assign_per_s``. Everything is seeded; embeddings are
+wordllama's (offline).
+
+0. Text Heron did not write: chatterbot-corpus (``bench.corpora``), each conversation's first line
+   (what a user says) in English, Spanish, Portuguese, Italian, German and French, the truth being
+   the subject of its file (21 in English: money, sports, computers, health, ...). A model is fitted
+   per language on all of them and scored like the demo; ``topics_ari_external`` is the worst
+   language's ARI (``--external-only`` runs just this part).
 
 1. Demo traffic: the newest user message of the first 5,000 turns of ``Scenario(seed=1)`` (8 topics; the
    truth is the conversation's topic). A model is fitted on all of them, as a deployment would, and
@@ -39,6 +46,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from bench._common import ROOT, record
+from bench.corpora import chatterbot
 from heron.demo.generator import DEFAULT_START, Incident, Scenario, generate
 from heron.demo.scenario import DAY
 from heron.enrich.base import Signals, Turn
@@ -147,6 +155,20 @@ def hand_quality(*, verbose: bool) -> dict[str, float]:
             **scores(topics, labels)}
 
 
+EXTERNAL = ("english", "spanish", "portuguese", "italian", "german", "french")
+
+
+def external_quality(folder: str) -> dict[str, float]:
+    """chatterbot-corpus (bench/corpora.py): each conversation's first line, its file's subject as the truth."""
+    lines = chatterbot(folder, first_only=True)
+    texts = list(lines)
+    truth = [lines[t] for t in texts]
+    vectors = embed(texts)
+    model = TopicModel.fit(texts, embeddings=vectors, seed=0)
+    labels, _ = model.assign(vectors)
+    return {"messages": len(texts), "topics_found": len(model.topics), "topics_true": len(set(truth)), **scores(truth, labels)}
+
+
 def throughput() -> float:
     messages = demo_messages(Scenario(seed=2), 20_000)
     turns = [m.turn for m in messages]
@@ -214,7 +236,18 @@ def emerging(*, incident: bool, seed: int, per_hour: float = 600.0) -> dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="print every topic with its true topic mix")
+    parser.add_argument("--external-only", action="store_true", help="only the corpora Heron did not write")
     args = parser.parse_args()
+
+    print("chatterbot-corpus, each conversation's first line, truth = its file's subject:")
+    external = {folder: external_quality(folder) for folder in EXTERNAL}
+    for folder, result in external.items():
+        print(f"  {folder:10s} " + "  ".join(f"{k} {float(v):.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
+    worst = min(external, key=lambda folder: external[folder]["ari"])
+    record("topics_ari_external", external[worst]["ari"], "ARI", worst=worst,
+           detail={folder: {k: round(float(v), 3) for k, v in r.items()} for folder, r in external.items()})
+    if args.external_only:
+        return
 
     print("demo traffic, 5,000 turns, fitted on all user messages:")
     runs = [demo_quality(seed, verbose=args.verbose and seed == 1) for seed in (1, 2, 3)]

@@ -56,6 +56,7 @@ TARGETS = {
     "detect_false_incidents_per_day_scenarios": "≤ 1",
     "detect_classes_found": "8",
     "drift_clean_false_flags": "0",
+    "topics_ari_external": "≥ 0.5",
     "rss_under_overload_mb": "≤ 1,500",
 }
 
@@ -132,6 +133,9 @@ def render() -> str:
         "- `drift_clean_false_flags`: features flagged by drift reports between clean windows (day/day, Saturday/Friday,",
         "  weekend/weekdays, 3 h/the same 3 h a day later) of demo and synthetic traffic, embeddings included",
         "  (bench/eval_drift_clean.py).",
+        "- `topics_ari_external`: topics fitted on chatterbot-corpus's user lines (text Heron did not write; English,",
+        "  Spanish, Portuguese, Italian, German, French), ARI against each file's subject; the worst language",
+        "  (bench/eval_topics.py).",
         "- `language_id_accuracy_external_min`, `language_id_short_accuracy_external_min`, `language_id_rare_rate_external`:",
         "  language identification on every line of chatterbot-corpus (text Heron did not write, 23 languages): the worst",
         "  accuracy of en/es/de/fr/pt (all lines; lines under 20 letters), and the share named as a rare language",
