@@ -146,3 +146,13 @@ def test_no_mismatch_without_a_reply_language() -> None:
     assert out.reply_language is None and out.language_mismatch is None
     out = _enrich("How do I sort a list in Python?", "Use sorted():\n```python\nsorted(xs)\n```\nIt returns a new list.")
     assert out.language_mismatch is False  # the code is not read as another language
+
+
+def test_without_wordfreq_cld2_and_the_common_language_rule_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from heron.enrich import _word_prior
+
+    monkeypatch.setattr(_word_prior, "_table", None)
+    monkeypatch.setattr(_word_prior, "_missing", True)
+    assert detect("¿Cómo cancelo mi suscripción?") == "es"
+    assert detect("Where is the invoice for my subscription, and how do I get it?") == "en"
+    assert detect("vale") in language.COMMON | {"und"}  # CLD2 says Samoan: not named on four letters
