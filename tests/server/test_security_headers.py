@@ -184,3 +184,20 @@ def test_public_scraping_reads_its_environment_variable(monkeypatch: pytest.Monk
     assert Metrics().public
     monkeypatch.setenv("HERON_METRICS_PUBLIC", "0")
     assert not Metrics().public
+
+
+def test_a_bugs_500_carries_the_security_headers_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starlette answers an unhandled error outside every middleware; the 500 handler adds the headers itself."""
+    from heron.server import app as app_module
+
+    async def broken(request: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app_module, "status", broken)
+    settings = Settings(data_dir=tmp_path, fsync=False, enrich=False, monitor_interval=0)
+    with TestClient(app_module.create_app(settings), raise_server_exceptions=False) as client:
+        response = client.get("/v1/status")
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal server error"}
+    for name, value in EXPECTED.items():
+        assert response.headers[name] == value

@@ -42,6 +42,7 @@ from heron.server.metrics import routes as metrics_routes
 from heron.server.pricing import Pricing
 from heron.server.resources import routes as resource_routes
 from heron.server.priority import ReadPriority, ReadsFirst
+from heron.server.security import HEADERS as SECURITY_HEADERS
 from heron.server.security import SecurityHeaders, private_data_dir
 from heron.server.responses import error_response, json_response
 from heron.server.settings import Settings
@@ -120,6 +121,13 @@ async def status(request: Request) -> Response:
             "uptime_s": round(time.time() - svc.started, 3),
         }
     )
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """A bug's 500: JSON, and the security headers, which Starlette's outermost error middleware
+    would otherwise send it without (it answers outside every other middleware). The error is
+    raised again after it, for the server's log."""
+    return json_response({"error": "internal server error"}, 500, dict((k.decode(), v.decode()) for k, v in SECURITY_HEADERS))
 
 
 async def openapi(request: Request) -> Response:
@@ -204,6 +212,6 @@ def create_app(settings: Settings) -> Starlette:
         *resource_routes,
     ]
     middleware = [Middleware(SecurityHeaders), Middleware(RequestTiming, metrics=metrics), Middleware(ReadsFirst, priority=priority)]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers={500: internal_error})
     app.state.body_budget = budget_for(settings.max_inflight)
     return app
