@@ -15,13 +15,13 @@ from starlette.requests import Request
 from heron.errors import BusyError, OverloadedError
 from heron.schema.mapping import DEFAULT_MAPPING, AttributeMapping
 from heron.schema.otlp import OtlpCounts
-from heron.server.priority import ReadPriority
 from heron.server.auth import KeyRing, Principal, Scope
 from heron.server.enrichment import EnrichmentRunner
 from heron.server.ingest.pipeline import IngestPipeline
 from heron.server.metrics import Metrics
 from heron.server.monitor import Monitor
 from heron.server.pricing import Pricing
+from heron.server.priority import ReadPriority
 from heron.server.settings import Settings
 from heron.store.base import Store
 

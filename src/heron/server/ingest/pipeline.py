@@ -32,8 +32,8 @@ import msgspec
 
 from heron.errors import HeronError, InsufficientStorageError, OverloadedError, StoreError, StoreUnusableError
 from heron.schema.records import Feedback, Interaction, ResourceSample
-from heron.server.priority import ReadPriority
 from heron.server.ingest.wal import DISK_FULL_RETRY_S, Damage, WriteAheadLog, no_space
+from heron.server.priority import ReadPriority
 from heron.store.base import Store
 
 log = logging.getLogger("heron.server.ingest")
