@@ -37,7 +37,7 @@ import numpy as np
 from heron.analytics.drift import Window, drift_report, finite
 from heron.server import concept
 from heron.stats.anomaly import AnomalyDetector
-from heron.stats.support import HEAVY_FACTOR, HEAVY_MIN_CALLS, HEAVY_TOKENS, heavy, judge
+from heron.stats.support import HEAVY_MIN_CALLS, HEAVY_TOKENS, heavy_threshold, judge
 from heron.store.base import Store
 
 log = logging.getLogger("heron.server.monitor")
@@ -309,11 +309,9 @@ class Monitor:
         hour = start
         while hour < closed:
             for user in self.store.busiest_users(project, hour, hour + HOUR, hour - USUAL):  # type: ignore[attr-defined]
-                if heavy(user["calls"], HEAVY_MIN_CALLS, user["peak_calls"], busy_calls):
-                    high = max(HEAVY_MIN_CALLS, HEAVY_FACTOR * user["peak_calls"], HEAVY_FACTOR * busy_calls)
+                if user["calls"] >= (high := heavy_threshold(HEAVY_MIN_CALLS, user["peak_calls"], busy_calls)):
                     found.append(self._user_row(hour, "user_calls", user["user_id"], user["calls"], user["peak_calls"], high, now))
-                if heavy(user["tokens"], HEAVY_TOKENS, user["peak_tokens"], busy_tokens):
-                    high = max(HEAVY_TOKENS, HEAVY_FACTOR * user["peak_tokens"], HEAVY_FACTOR * busy_tokens)
+                if user["tokens"] >= (high := heavy_threshold(HEAVY_TOKENS, user["peak_tokens"], busy_tokens)):
                     found.append(self._user_row(hour, "user_input_tokens", user["user_id"], user["tokens"], user["peak_tokens"], high, now))
             hour += HOUR
         state.users_last = closed - HOUR

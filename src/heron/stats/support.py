@@ -132,10 +132,15 @@ average hour instead, people who chat once a day in bursts were "10x their usual
 traffic raised 95 such incidents in five days."""
 
 
+def heavy_threshold(floor: float, own_peak: float, busy: float) -> float:
+    """Where one user's hour (calls or input tokens) turns heavy: ``HEAVY_FACTOR`` times their own busiest
+    hour (``own_peak``, 0 for a new user) and the project's busy user-hour (``busy``), and at least ``floor``."""
+    return max(floor, HEAVY_FACTOR * own_peak, HEAVY_FACTOR * busy)
+
+
 def heavy(observed: float, floor: float, own_peak: float, busy: float) -> bool:
-    """Whether one user's hour (calls or input tokens: ``observed``) is far past their own busiest hour
-    (``own_peak``, 0 for a new user) and the project's busy user-hour (``busy``), and at least ``floor``."""
-    return observed >= max(floor, HEAVY_FACTOR * own_peak, HEAVY_FACTOR * busy)
+    """Whether one user's hour (``observed``) is at or past :func:`heavy_threshold`."""
+    return observed >= heavy_threshold(floor, own_peak, busy)
 
 
 def _poisson_two_sided(k: int, lam: float) -> float:
