@@ -281,7 +281,7 @@ def _lexical(words: list[str], guess: str | None, reliable: bool, letters: int) 
         if margin >= MARGIN:
             return best
         return guess if guess in near else UNDETERMINED
-    if reliable and guess is not None and (guess in near or guess not in _word_prior.SCORED):
+    if reliable and guess is not None:  # a scored language CLD2 is sure of returned before this (detect)
         return guess
     return best if margin >= MARGIN else None
 
