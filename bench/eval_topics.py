@@ -51,7 +51,8 @@ from heron.demo.generator import DEFAULT_START, Incident, Scenario, generate
 from heron.demo.scenario import DAY
 from heron.enrich.base import Signals, Turn
 from heron.enrich.embeddings import embed
-from heron.enrich.topics import EmergingTopicDetector, TopicEnricher, TopicModel
+from heron.enrich.emerging import EmergingTopicDetector
+from heron.enrich.topics import TopicEnricher, TopicModel
 
 HANDWRITTEN = ROOT / "tests" / "enrich" / "data" / "topics_handwritten.jsonl"
 

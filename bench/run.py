@@ -24,6 +24,7 @@ BENCHMARKS = [
     ["bench.eval_scenarios"],
     ["bench.eval_drift_clean"],
     ["bench.eval_language"],
+    ["bench.eval_emerging"],
     ["bench.bench_dashboard"],
     ["bench.bench_overload"],
 ]
@@ -57,6 +58,9 @@ TARGETS = {
     "detect_classes_found": "8",
     "drift_clean_false_flags": "0",
     "topics_ari_external": "≥ 0.5",
+    "emerging_ramp_found_external": "—",
+    "emerging_ramp_delay_h": "≤ 24",
+    "emerging_false_reports_per_day": "≤ 0.1",
     "rss_under_overload_mb": "≤ 1,500",
 }
 
@@ -136,6 +140,11 @@ def render() -> str:
         "- `topics_ari_external`: topics fitted on chatterbot-corpus's user lines (text Heron did not write; English,",
         "  Spanish, Portuguese, Italian, German, French), ARI against each file's subject; the worst language",
         "  (bench/eval_topics.py).",
+        "- `emerging_ramp_found_external`: of chatterbot-corpus's English subjects, each in turn ramping from 0 to 30 % of",
+        "  messages over a week after a day watched without it (300 and 600 messages/h), the share the emerging-topic",
+        "  detector reports within 24 h of passing 3 %; `emerging_ramp_delay_h`: the worst delay of those reported",
+        "  (chatterbot and the hand-written set); `emerging_false_reports_per_day`: reports of anything else, controls",
+        "  included, per streamed day (bench/eval_emerging.py).",
         "- `language_id_accuracy_external_min`, `language_id_short_accuracy_external_min`, `language_id_rare_rate_external`:",
         "  language identification on every line of chatterbot-corpus (text Heron did not write, 23 languages): the worst",
         "  accuracy of en/es/de/fr/pt (all lines; lines under 20 letters), and the share named as a rare language",

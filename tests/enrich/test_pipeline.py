@@ -17,7 +17,8 @@ from heron.enrich import embeddings, pipeline
 from heron.enrich.base import Signals, Turn
 from heron.enrich.embeddings import EmbeddingMemo, embed
 from heron.enrich.pipeline import BatchEnricher, assign_topics, fit_topic_model
-from heron.enrich.topics import NOISE, EmergingTopicDetector, TopicModel
+from heron.enrich.emerging import EmergingTopicDetector
+from heron.enrich.topics import NOISE, TopicModel
 from heron.errors import ConfigError, ValidationError
 
 WIDTH = 256

@@ -15,12 +15,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from heron.demo.generator import DEFAULT_START, Incident, Scenario, generate
-from heron.demo.scenario import DAY
+from heron.demo.generator import DEFAULT_START, Scenario, generate
 from heron.enrich import _ctfidf
 from heron.enrich.base import Signals, Turn
 from heron.enrich.embeddings import embed
-from heron.enrich.topics import NOISE, EmergingTopicDetector, TopicEnricher, TopicModel
+from heron.enrich.topics import NOISE, TopicEnricher, TopicModel
 from heron.errors import ConfigError, ValidationError
 
 _CACHE: dict[str, np.ndarray] = {}
@@ -212,67 +211,6 @@ def test_enricher_is_fast_without_embedding(fitted: TopicModel, traffic: list[tu
     per_s = len(turns) / (time.perf_counter() - started)
     assert per_s >= 10_000  # measured ~140k/s (bench/eval_topics.py)
     assert all(isinstance(s.topic_id, int) for s in signals)
-
-
-# -- emerging topics -----------------------------------------------------------------------------------------
-
-ONSET = DEFAULT_START + DAY + 8 * 3600.0
-
-
-def stream(incident: bool, *, hours: float) -> tuple[TopicModel, EmergingTopicDetector, list[tuple[float, str]],
-                                                        list[tuple[Turn, str, str]]]:
-    """Fit on day 1 of seed 4 (600 interactions/h), stream day 2 for ``hours``; taxes from 08:00 if ``incident``."""
-    incidents = (Incident("topic", ONSET, topic="taxes", share=0.1, duration=None),) if incident else ()
-    rows = demo(Scenario(seed=4, end=DEFAULT_START + DAY + hours * 3600.0, incidents=incidents))
-    first = [turn.user_text for turn, _, _ in rows if turn.start_time < DEFAULT_START + DAY]
-    model = TopicModel.fit(first, embeddings=vectors(first), seed=0)
-    detector = EmergingTopicDetector(model)
-    later = [row for row in rows if row[0].start_time >= DEFAULT_START + DAY]
-    reports: list[tuple[float, str]] = []
-    for start in range(0, len(later), 50):
-        batch = later[start:start + 50]
-        known = {e.id for e in detector.get()}
-        texts = [turn.user_text for turn, _, _ in batch]
-        detector.update(vectors(texts), [turn.start_time for turn, _, _ in batch], texts,
-                        [turn.conversation_id for turn, _, _ in batch])
-        reports += [(e.detected_at, e.label) for e in detector.get() if e.id not in known]
-    return model, detector, reports, later
-
-
-def test_emerging_topic_is_detected_and_can_be_added() -> None:
-    model, detector, reports, later = stream(True, hours=11.0)
-    assert all(at >= ONSET for at, _ in reports), reports  # nothing before the incident
-    assert len(detector.get()) == 1, reports
-    found = detector.get()[0]
-    assert found.detected_at - ONSET <= 2.5 * 3600  # measured ~0.5 h for this seed
-    assert {"tax", "taxes", "deadline", "income", "deductible", "deduct", "schedule", "crypto"} & {
-        w for w, _ in found.keywords[:6]}, found.keywords
-    assert found.size >= detector.min_size and 0 < found.share <= 1 and found.examples
-    taxes = [turn.user_text for turn, topic, intent in later if topic == "taxes" and intent == "question"]
-    new_id = detector.accept(found.id, label="Taxes")
-    assert new_id == model.topics[-1].id and model.topic(new_id).label == "Taxes"
-    assert detector.get() == []
-    ids, _ = model.assign(vectors(taxes))
-    assert (ids == new_id).mean() >= 0.5
-
-
-def test_no_emergence_on_stable_traffic() -> None:
-    _, detector, reports, later = stream(False, hours=24.0)
-    assert len(later) > 10_000
-    assert reports == [] and detector.emerging == []
-
-
-def test_detector_dismiss_and_checks() -> None:
-    model = TopicModel()
-    detector = EmergingTopicDetector(model, window=600.0, history=3600.0, min_size=5, check_every=1)
-    with pytest.raises(ConfigError):
-        detector.dismiss(0)
-    with pytest.raises(ConfigError):
-        EmergingTopicDetector(model, window=10.0, history=5.0)
-    with pytest.raises(ConfigError):
-        detector.update(np.zeros((2, model.dimensions), dtype=np.float32), [1.0])
-    detector.update(np.zeros((2, model.dimensions), dtype=np.float32), [DEFAULT_START, DEFAULT_START])
-    assert detector.get() == []
 
 
 # -- user edits and persistence ------------------------------------------------------------------------------

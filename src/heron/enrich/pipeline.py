@@ -55,7 +55,7 @@ def run(enrichers: Sequence[Enricher], turns: Sequence[Turn]) -> list[Signals]:
 class BatchEnricher:
     """The enrichment worker's state between batches: steps, shared embeddings, per-project topics.
 
-    ``emerging`` turns on each project's :class:`~heron.enrich.topics.EmergingTopicDetector`
+    ``emerging`` turns on each project's :class:`~heron.enrich.emerging.EmergingTopicDetector`
     (built with ``detector_options``). ``embed`` replaces
     :func:`heron.enrich.embeddings.embed` (tests count its calls); the memo
     in front of it holds ``memo_size`` texts. One instance serves one thread.

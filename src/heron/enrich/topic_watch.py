@@ -1,7 +1,7 @@
 """One project's topics inside the enrichment worker: its model, assignment, and the watch for new topics.
 
 Projects are tenants, so each has its own :class:`~heron.enrich.topics.TopicModel`
-and :class:`~heron.enrich.topics.EmergingTopicDetector`; the server owns the
+and :class:`~heron.enrich.emerging.EmergingTopicDetector`; the server owns the
 models (fits, edits, stores them) and hands the worker their ``to_dict()``
 form. Emerging-topic candidates leave the worker as plain JSON-ready dicts
 (:func:`candidate_dict`), the centroid included, so the server can add one to
@@ -17,7 +17,8 @@ from typing import Any
 
 from heron.enrich.base import Signals, Turn
 from heron.enrich.embeddings import Embedder
-from heron.enrich.topics import EmergingTopic, EmergingTopicDetector, TopicEnricher, TopicModel
+from heron.enrich.emerging import EmergingTopic, EmergingTopicDetector
+from heron.enrich.topics import TopicEnricher, TopicModel
 
 log = logging.getLogger(__name__)
 
