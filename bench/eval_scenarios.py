@@ -5,19 +5,25 @@ Traffic (written here, not with the demo's generator or texts): a travel-booking
 days ending at the last midnight UTC -- four models of very different volume (16, 6, 2 and 0.7 calls a minute at the daily
 mean, a daily curve peaking at 15:00 UTC, quieter weekends), 3,000 users with Zipf-like activity,
 lognormal latencies and TTFT per model, 0.5 % errors, token counts from prompt and reply lengths.
-Injected (issue 13's classes that ops metrics can show; the others need enrichment, experiments or
-PII handling and are listed as not evaluated):
+Injected (issue 13's classes that ops metrics and topics can show; the others need UX monitoring,
+experiments or PII handling and are listed as not evaluated):
 
 - ``latency``: latency and TTFT x3.5 for 2 h on ``atlas-large`` (day 3);
 - ``rate_limit``: 25 % of ``atlas-mini``'s calls fail with a rate limit for 40 min (day 4);
 - ``heavy_user``: one user sends 40x their usual volume with long pasted documents for 3 h (day 5);
-- ``long_replies``: ``atlas-large``'s replies twice as long from day 6 on (a lasting change).
+- ``long_replies``: ``atlas-large``'s replies twice as long from day 6 on (a lasting change);
+- ``new_subject``: from day 4 on, lost-luggage questions (a subject the assistant never had) grow
+  linearly from 0 to 30 % of messages over a week, passing 3 % 16.8 h in.
 
-The bodies go to ``POST /v1/interactions`` of a real server (monitor off while loading), which is
-then restarted with the monitor on: its first pass learns two days and judges the rest by event
-time. Scored from ``GET /v1/incidents``: a class is found when an incident on its segment (or, for
-the heavy user, anywhere) opens within its window (the first 6 h of a lasting change) + 30 min;
-delay = opened - onset. Incidents on a lasting change's segment after it began are counted apart
+The bodies go to ``POST /v1/interactions`` of a real server (monitor off while loading, enrichment
+on): the first two days, then -- once they are enriched and the server has fitted its topic model
+from them, as it would on live traffic -- the rest, in time order. The server is then restarted
+with the monitor on: its first pass learns two days and judges the rest by event time. Scored from
+``GET /v1/incidents``: a class is found when an incident on its segment (or, for the heavy user,
+anywhere) opens within its window (the first 6 h of a lasting change) + 30 min; delay = opened -
+onset. The new subject is scored from ``GET /v1/topics/emerging`` (read before the restart): found
+when a candidate whose examples are mostly lost-luggage questions was detected (event time) within
+24 h of the subject passing 3 %; other candidates are false reports. Incidents on a lasting change's segment after it began are counted apart
 (repeats: other hours of the day alerting until their profile learns the new level); every other
 incident before the scenario's end is false, per evaluated day.
 
@@ -47,9 +53,20 @@ DAY = 86400.0
 MODELS = {"atlas-large": (16.0, 7.1, 6.0), "atlas-mini": (6.0, 6.3, 5.2), "voyager": (2.0, 7.4, 6.3), "compass-legacy": (0.7, 6.8, 5.8)}
 """model -> (calls a minute at the daily mean, log-latency mean, log-TTFT mean)."""
 CITIES = ("Lisbon", "Kyoto", "Cusco", "Reykjavik", "Hanoi", "Marrakesh", "Oaxaca", "Tallinn", "Cape Town", "Queenstown")
-ASKS = ("Find me a hotel in {c} for three nights", "Is there a direct flight to {c} in May?", "Change my booking in {c} to a later date",
-        "What documents do I need for {c}?", "Cancel the car rental I booked in {c}", "Suggest a two-day itinerary for {c}")  # fmt: skip
-NOT_EVALUATED = ("new subject ramp (needs topics from enrichment)", "prompt version tripling rephrases (needs enrichment)",
+ASKS = ("Find me a hotel in {c} {d}", "Is there a direct flight to {c} {d}?", "Change my booking in {c} to a later date, {d}",
+        "What documents do I need for {c}? We go {d}", "Cancel the car rental I booked in {c} {d}", "Suggest a two-day itinerary for {c} {d}")  # fmt: skip
+DETAILS = ("for three nights", "in May", "for two adults", "with free cancellation", "close to the old town", "for a family of four",
+           "on a small budget", "in the first week of June", "for a business trip", "with a late check-in", "for my parents",
+           "over the long weekend", "with a dog", "before the holidays", "for a honeymoon", "with a connection under two hours")  # fmt: skip
+LUGGAGE = ("My bag never arrived on the flight to {c}, how do I file a claim? {d}", "The airline lost my suitcase in {c}, what compensation can I get? {d}",
+           "Where is my delayed baggage from {c}? {d}", "My luggage got damaged on the way to {c}, who pays for the repair? {d}",
+           "How long do I have to report missing luggage after landing in {c}? {d}", "Can I buy clothes while my bag from {c} is missing and get refunded? {d}")  # fmt: skip
+LUGGAGE_DETAILS = ("It has been two days.", "The tag number ends in {n}.", "It was a blue hard-shell case.", "I connected through Madrid.",
+                   "The desk gave me reference {n}.", "My medication was inside.", "I flew economy.", "It had my laptop charger in it.",
+                   "The tracker shows it still at the airport.", "Nobody at the counter could help.")  # fmt: skip
+"""The new subject: lost luggage, which no other ask is about (each of its messages says bag, suitcase, baggage or luggage)."""
+RAMP_WEEK = 7 * DAY
+NOT_EVALUATED = ("prompt version tripling rephrases (UX metrics per prompt version are not monitored by the hour)",
                  "A/B test effect (experiments not built)", "PII in messages (PII handling not built)")  # fmt: skip
 
 
@@ -69,6 +86,7 @@ def plan(end: float) -> list[Injected]:
         Injected("rate_limit", start + 3 * DAY + 10 * 3600, start + 3 * DAY + 10 * 3600 + 2400, ("model", "atlas-mini")),
         Injected("heavy_user", start + 4 * DAY + 13 * 3600, start + 4 * DAY + 16 * 3600, None),
         Injected("long_replies", start + 5 * DAY + 9 * 3600, end, ("model", "atlas-large")),
+        Injected("new_subject", start + 3 * DAY, end, None),
     ]
 
 
@@ -78,7 +96,7 @@ def traffic(end: float, injected: list[Injected], seed: int = 5) -> list[dict[st
     on = {i.name: i for i in injected}
     users = [f"traveller-{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}" for _ in range(3000)]
     cumulative = list(itertools.accumulate(1.0 / (k + 1) ** 0.8 for k in range(len(users))))
-    heavy = users[40]
+    heavy = users[200]  # ~1 call an hour at the daily mean (Zipf rank 201 of 3,000)
     items: list[dict[str, Any]] = []
     for minute in range(int(9 * 1440)):
         t = start + minute * 60
@@ -102,7 +120,10 @@ def _call(rng: random.Random, model: str, user: str, pasted: bool, t: float, on:
     longer = 2.0 if model == "atlas-large" and t >= on["long_replies"].start else 1.0
     limited = model == "atlas-mini" and on["rate_limit"].start <= t < on["rate_limit"].end and rng.random() < 0.25
     failed = limited or rng.random() < 0.005
-    ask = rng.choice(ASKS).format(c=rng.choice(CITIES))
+    ramp = on["new_subject"]
+    luggage = t >= ramp.start and rng.random() < 0.3 * (t - ramp.start) / RAMP_WEEK
+    detail = rng.choice(LUGGAGE_DETAILS).format(n=rng.randint(1000, 9999)) if luggage else rng.choice(DETAILS)
+    ask = rng.choice(LUGGAGE if luggage else ASKS).format(c=rng.choice(CITIES), d=detail)
     if pasted:
         ask += " Here is the itinerary:\n" + " ".join(rng.choice(CITIES) + f" leg {k}, seat {rng.randint(1, 40)}{'ABCDEF'[k % 6]}" for k in range(400))
     reply_words = 0 if failed else int(rng.lognormvariate(4.3, 0.4) * longer)
@@ -130,11 +151,35 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def score(incidents: list[dict[str, Any]], injected: list[Injected], evaluated_days: float, end: float) -> dict[str, Any]:
+def score_emerging(candidates: list[dict[str, Any]], ramp: Injected) -> tuple[dict[str, Any], list[str]]:
+    """The new subject's outcome from the emerging-topic candidates, and the labels of the other candidates."""
+    def luggage(text: str) -> bool:
+        return any(word in text.lower() for word in ("bag", "suitcase", "luggage"))
+
+    passes_3_percent = ramp.start + 0.1 * RAMP_WEEK
+    hits = [c for c in candidates if 2 * sum(luggage(e) for e in c["examples"]) > len(c["examples"])]
+    first = min(hits, key=lambda c: c["detected_at"]) if hits else None
+    in_time = first is not None and first["detected_at"] <= passes_3_percent + DAY
+    outcome = {
+        "found": in_time,
+        "delay_min": None if first is None else round((first["detected_at"] - ramp.start) / 60, 1),
+        "after_3_percent_h": None if first is None else round((first["detected_at"] - passes_3_percent) / 3600, 1),
+        "segment": None if first is None else "emerging topic",
+        "title": None if first is None else f"emerging topic: {first['label']} ({first['share']:.1%} of messages)",
+    }
+    return outcome, [c["label"] for c in candidates if c not in hits]
+
+
+def score(incidents: list[dict[str, Any]], injected: list[Injected], evaluated_days: float, end: float,
+          candidates: list[dict[str, Any]]) -> dict[str, Any]:
     incidents = [i for i in incidents if i["opened"] < end]  # after the scenario's last call: traffic "stopped"
     found: dict[str, Any] = {}
     matched: set[str] = set()
+    ramp = next(case for case in injected if case.name == "new_subject")
+    found[ramp.name], false_candidates = score_emerging(candidates, ramp)
     for case in injected:
+        if case is ramp:
+            continue
         hits = [
             i for i in incidents
             if case.start - 300 <= i["opened"] <= min(case.end, case.start + 6 * 3600) + 1800
@@ -155,28 +200,55 @@ def score(incidents: list[dict[str, Any]], injected: list[Injected], evaluated_d
     ]  # fmt: skip
     false = [i for i in incidents if i["id"] not in matched and i not in repeats]
     return {"classes": found, "false_incidents": len(false), "false_per_day": round(len(false) / evaluated_days, 2),
-            "false_examples": [i["title"] for i in false[:8]], "lasting_change_repeats": [i["title"] for i in repeats]}  # fmt: skip
+            "false_examples": [i["title"] for i in false[:8]], "lasting_change_repeats": [i["title"] for i in repeats],
+            "false_emerging_topics": false_candidates}  # fmt: skip
+
+
+def send(client: httpx.Client, url: str, items: list[dict[str, Any]], headers: dict[str, str], what: str) -> None:
+    for k in tqdm(range(0, len(items), 1000), desc=what, unit=" batches"):
+        body = msgspec.json.encode({"interactions": items[k : k + 1000]})
+        while (r := client.post(url + "/v1/interactions", content=body, headers={**headers, "Content-Type": "application/json"})).status_code in (429, 503):
+            time.sleep(1)
+        assert r.status_code == 200, r.text
+
+
+def wait_enriched(url: str, read: dict[str, str], count: int, *, need_model: bool, timeout: float = 900) -> None:
+    """Until ``count`` calls are enriched and none waits (and, with ``need_model``, the project has a topic model)."""
+    deadline = time.monotonic() + timeout
+    with tqdm(desc="enriching" + (" and fitting topics" if need_model else ""), unit=" polls") as bar:
+        while time.monotonic() < deadline:
+            enrichment = httpx.get(url + "/v1/status", headers=read, timeout=30).json()["enrichment"]
+            bar.set_postfix(backlog=enrichment["backlog"], topic_models=enrichment["topic_models"])
+            bar.update(1)
+            if enrichment["enriched"] >= count and enrichment["backlog"] == 0 and (enrichment["topic_models"] or not need_model):
+                return
+            time.sleep(2)
+    raise TimeoutError("enrichment did not catch up")
 
 
 def main() -> None:
-    end = math.floor(time.time() / DAY) * DAY  # last midnight UTC: the same hours of day every run
+    end = math.floor(time.time() / DAY) * DAY  # last midnight UTC: the same hours of day every run ...
+    end -= (int(end // DAY) + 3) % 7 * DAY  # ... and the same weekdays: it ends on a Monday 00:00, it starts on a Saturday
     injected = plan(end)
     items = traffic(end, injected)
     print(f"{len(items):,} calls over 9 days", flush=True)
     data = Path(tempfile.mkdtemp(prefix="heron-scenarios-")) / "data"
     headers = {"Authorization": f"Bearer {WRITE_KEY}"}
+    read = {"Authorization": f"Bearer {READ_KEY}"}
+    learned = end - 7 * DAY  # the first two days: the topic model is fitted from them, as on live traffic
+    first = [item for item in items if item["start_time"] < learned]
     try:
-        server = start_server(data, {"HERON_MONITOR_INTERVAL": "0", "HERON_ENRICH": "0"})
+        server = start_server(data, {"HERON_MONITOR_INTERVAL": "0"})
         with httpx.Client(timeout=120) as client:
-            for k in tqdm(range(0, len(items), 1000), desc="ingesting", unit=" batches"):
-                body = msgspec.json.encode({"interactions": items[k : k + 1000]})
-                while (r := client.post(server.url + "/v1/interactions", content=body, headers={**headers, "Content-Type": "application/json"})).status_code in (429, 503):
-                    time.sleep(1)
-                assert r.status_code == 200, r.text
+            send(client, server.url, first, headers, "ingesting days 1-2")
+            server.wait_stored(len(first))
+            wait_enriched(server.url, read, len(first), need_model=True)
+            send(client, server.url, items[len(first):], headers, "ingesting days 3-9")
         server.wait_stored(len(items))
+        wait_enriched(server.url, read, len(items), need_model=False)
+        candidates = httpx.get(server.url + "/v1/topics/emerging", headers=read, timeout=60).json()["emerging"]
         server.stop()
         server = start_server(data, {"HERON_MONITOR_INTERVAL": "2", "HERON_ENRICH": "0", "HERON_DRIFT_EVERY": "1e9"})
-        read = {"Authorization": f"Bearer {READ_KEY}"}
         deadline, incidents, previous = time.monotonic() + 900, [], None
         with tqdm(desc="monitor's first pass", unit=" polls") as bar:
             while time.monotonic() < deadline:  # the first pass writes once, when all history is judged
@@ -188,14 +260,16 @@ def main() -> None:
                 previous = minutes
                 time.sleep(5)
         incidents = httpx.get(server.url + "/v1/incidents", params={"since": "9d"}, headers=read, timeout=60).json()["incidents"]
+        Path("/tmp/scen_incidents.json").write_text(__import__("json").dumps(incidents))  # DEBUG
         server.stop()
     finally:
         shutil.rmtree(data.parent, ignore_errors=True)
-    result = score(incidents, injected, evaluated_days=7.0, end=end)
+    result = score(incidents, injected, evaluated_days=7.0, end=end, candidates=candidates)
     for name, outcome in result["classes"].items():
         print(f"  {name}: {outcome}")
     print(f"  false incidents: {result['false_incidents']} ({result['false_per_day']}/day): {result['false_examples']}")
     print(f"  repeats of the lasting change: {result['lasting_change_repeats']}")
+    print(f"  other emerging topics: {result['false_emerging_topics']}")
     found = sum(o["found"] for o in result["classes"].values())
     record("detect_classes_found", found, "of 8 classes", target="8 (every class, on the right segment)",
            detail={**result, "not_evaluated": NOT_EVALUATED, "calls": len(items), "source": "bench/eval_scenarios.py"})  # fmt: skip

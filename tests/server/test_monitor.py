@@ -179,6 +179,29 @@ def test_a_user_sending_forty_times_their_volume_is_an_incident_on_that_user(tmp
     user_store.close()
 
 
+def test_a_heavy_episode_whose_first_hour_is_under_the_floors_is_still_reported(tmp_path: Path) -> None:
+    """Heavy use that builds up: 30 calls in its first hour (under the 40-call and 100k-token floors), then 50 an
+    hour. The first hour must not become the user's usual, or the next ones are "not 3x their usual" either."""
+    user_store = DuckDBStore(tmp_path / "episode.duckdb")
+    rng = np.random.default_rng(9)
+    items = _traffic(rng)
+    for k, item in enumerate(items):
+        item.user_id = f"user-{int(rng.integers(0, 300))}" if k % 50 else "user-quiet"
+    onset = T0 + 2.5 * 86400
+    onset -= onset % 3600
+    times = [onset + k * 120 for k in range(30)] + [onset + 3600 + k * 72 for k in range(100)]
+    items += [normalize_interaction(Interaction(id=f"heavy-{k}", model="b", start_time=t, latency_ms=400.0, user_id="user-quiet",
+                                                input_tokens=3_000, input=[Message(role="user", content="doc")]),
+                                    project="p", now=T0 + 30 * 86400) for k, t in enumerate(times)]  # type: ignore[arg-type]  # fmt: skip
+    user_store.write(items, [], lsn=0)
+    now = T0 + DAYS * 86400
+    found = Monitor(user_store, drift_every=1e12, clock=lambda: now).anomalies("p", now)
+    users = [a for a in found if a["dim"] == "user_id"]
+    assert {a["value"] for a in users} == {"user-quiet"}, users
+    assert sorted({a["t"] for a in users}) == [onset + 3600, onset + 7200]  # the hours past the floors
+    user_store.close()
+
+
 def test_a_backfill_in_progress_is_not_silence(tmp_path: Path) -> None:
     """The demo backfills a week while the monitor runs: minutes past the newest stored call wait for it
     (they used to be judged as zero traffic: "count shift on model=gpt-4o: 0 against 12.3 expected")."""

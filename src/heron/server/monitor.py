@@ -62,7 +62,10 @@ BASE_MIN_TRIALS = 200.0
 """Requests a base rate needs before it is trusted over the detector's expectation."""
 HOUR = 3600.0
 USUAL = 7 * DAY
-"""A user's usual: their busiest hour over up to this long before the hour judged."""
+EPISODE = DAY
+"""A user's usual: their busiest hour over ``USUAL`` ending ``EPISODE`` before the hour judged. Heavy use comes
+in episodes of hours; judged against the hour just before, an episode's first hour (35 calls, under the floors)
+became the usual of its second (49 calls and 125k tokens: "not 3x their usual"), and it was never reported."""
 HISTORY = 30 * DAY
 """How far back a project's first pass reads (an import of last month is evaluated, not skipped)."""
 LEARNING = 2 * DAY
@@ -291,7 +294,7 @@ class Monitor:
         return found
 
     def _users(self, project: str, state: _Project, report_from: float, until: float, now: float) -> list[dict[str, Any]]:
-        """Each closed hour's busiest users against their own busiest hour of the past week and the project's
+        """Each closed hour's busiest users against their own busiest hour of the week before the last day and the project's
         busy user-hour (heron.stats.support.heavy): a user sending several times anything seen (a runaway
         script, documents pasted in a loop) is an anomaly of segment ``user_id`` -- the per-minute series
         never see one user among thousands. ``expected`` on the row is the user's own busiest hour."""
@@ -308,7 +311,8 @@ class Monitor:
         busy_calls, busy_tokens = self.store.user_hour_p99(project, max(start - USUAL, 0.0), closed)  # type: ignore[attr-defined]
         hour = start
         while hour < closed:
-            for user in self.store.busiest_users(project, hour, hour + HOUR, hour - USUAL):  # type: ignore[attr-defined]
+            for user in self.store.busiest_users(project, hour, hour + HOUR, hour - EPISODE - USUAL,  # type: ignore[attr-defined]
+                                                 usual_until=hour - EPISODE):
                 if user["calls"] >= (high := heavy_threshold(HEAVY_MIN_CALLS, user["peak_calls"], busy_calls)):
                     found.append(self._user_row(hour, "user_calls", user["user_id"], user["calls"], user["peak_calls"], high, now))
                 if user["tokens"] >= (high := heavy_threshold(HEAVY_TOKENS, user["peak_tokens"], busy_tokens)):

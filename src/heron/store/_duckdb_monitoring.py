@@ -219,9 +219,10 @@ class DuckDBMonitoring:
         rows = self._cursor().execute("SELECT epoch(min(hour)) FROM rollup_hour WHERE project = ? AND dim = ''", [project]).fetchall()
         return None if not rows or rows[0][0] is None else float(rows[0][0])
 
-    def busiest_users(self, project: str, start: float, end: float, usual_since: float, *, limit: int = 20) -> list[dict[str, Any]]:
+    def busiest_users(self, project: str, start: float, end: float, usual_since: float, *, usual_until: float | None = None,
+                      limit: int = 20) -> list[dict[str, Any]]:
         """The ``limit`` users with the most calls in [start, end): their calls and input tokens there, and their
-        busiest hour's calls and input tokens in [usual_since, start) (0 for a user not seen then)."""
+        busiest hour's calls and input tokens in [usual_since, usual_until or start) (0 for a user not seen then)."""
         rows = self._cursor().execute(
             """
             WITH now_ AS (
@@ -236,7 +237,8 @@ class DuckDBMonitoring:
             SELECT n.user_id, n.calls, n.tokens, coalesce(p.calls, 0), coalesce(p.tokens, 0)
             FROM now_ n LEFT JOIN peak p USING (user_id) ORDER BY n.calls DESC, n.user_id
             """,
-            [project, _naive(start), _naive(end), int(limit), project, _naive(usual_since), _naive(start)],
+            [project, _naive(start), _naive(end), int(limit), project, _naive(usual_since),
+             _naive(start if usual_until is None else min(usual_until, start))],
         ).fetchall()
         return [{"user_id": u, "calls": int(c), "tokens": int(t), "peak_calls": int(pc), "peak_tokens": int(pt)}
                 for u, c, t, pc, pt in rows]  # fmt: skip
