@@ -23,9 +23,11 @@ with the monitor on: its first pass learns two days and judges the rest by event
 anywhere) opens within its window (the first 6 h of a lasting change) + 30 min; delay = opened -
 onset. The new subject is scored from ``GET /v1/topics/emerging`` (read before the restart): found
 when a candidate whose examples are mostly lost-luggage questions was detected (event time) within
-24 h of the subject passing 3 %; other candidates are false reports. Incidents on a lasting change's segment after it began are counted apart
-(repeats: other hours of the day alerting until their profile learns the new level); every other
-incident before the scenario's end is false, per evaluated day.
+24 h of the subject passing 3 %; other candidates are false reports. Incidents on a lasting change's
+segment after it began are counted apart (repeats: other hours of the day alerting until their
+profile learns the new level), and so are incidents on unassigned messages (``topic_id=-1``) after
+the new subject began (its messages fit no topic and sound unhappy: a sentiment shift there is its
+doing); every other incident before the scenario's end is false, per evaluated day.
 
     python -m bench.eval_scenarios
 """
@@ -198,10 +200,14 @@ def score(incidents: list[dict[str, Any]], injected: list[Injected], evaluated_d
         i for i in incidents if i["id"] not in matched
         and any(i["opened"] >= c.start and (i["segment"]["dim"], i["segment"]["value"]) == c.segment for c in lasting)
     ]  # fmt: skip
-    false = [i for i in incidents if i["id"] not in matched and i not in repeats]
+    related = [  # the new subject's messages fit no topic and sound unhappy: "sentiment shift on topic_id=-1" is its doing
+        i for i in incidents if i["id"] not in matched and i not in repeats and i["opened"] >= ramp.start
+        and (i["segment"]["dim"], i["segment"]["value"]) == ("topic_id", "-1")
+    ]  # fmt: skip
+    false = [i for i in incidents if i["id"] not in matched and i not in repeats and i not in related]
     return {"classes": found, "false_incidents": len(false), "false_per_day": round(len(false) / evaluated_days, 2),
             "false_examples": [i["title"] for i in false[:8]], "lasting_change_repeats": [i["title"] for i in repeats],
-            "false_emerging_topics": false_candidates}  # fmt: skip
+            "false_emerging_topics": false_candidates, "new_subject_related": [i["title"] for i in related]}  # fmt: skip
 
 
 def send(client: httpx.Client, url: str, items: list[dict[str, Any]], headers: dict[str, str], what: str) -> None:
@@ -270,6 +276,7 @@ def main() -> None:
     print(f"  false incidents: {result['false_incidents']} ({result['false_per_day']}/day): {result['false_examples']}")
     print(f"  repeats of the lasting change: {result['lasting_change_repeats']}")
     print(f"  other emerging topics: {result['false_emerging_topics']}")
+    print(f"  incidents on unassigned messages after the new subject began: {result['new_subject_related']}")
     found = sum(o["found"] for o in result["classes"].values())
     record("detect_classes_found", found, "of 8 classes", target="8 (every class, on the right segment)",
            detail={**result, "not_evaluated": NOT_EVALUATED, "calls": len(items), "source": "bench/eval_scenarios.py"})  # fmt: skip
