@@ -266,7 +266,6 @@ def main() -> None:
                 previous = minutes
                 time.sleep(5)
         incidents = httpx.get(server.url + "/v1/incidents", params={"since": "9d"}, headers=read, timeout=60).json()["incidents"]
-        Path("/tmp/scen_incidents.json").write_text(__import__("json").dumps(incidents))  # DEBUG
         server.stop()
     finally:
         shutil.rmtree(data.parent, ignore_errors=True)
