@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +201,28 @@ def test_a_heavy_episode_whose_first_hour_is_under_the_floors_is_still_reported(
     users = [a for a in found if a["dim"] == "user_id"]
     assert {a["value"] for a in users} == {"user-quiet"}, users
     assert sorted({a["t"] for a in users}) == [onset + 3600, onset + 7200]  # the hours past the floors
+    user_store.close()
+
+
+def test_a_user_pasting_documents_in_a_few_calls_is_seen_though_not_among_the_busiest_by_calls(tmp_path: Path) -> None:
+    """Two calls of 150k input tokens each: far from the top 20 users by calls in their hour, heavy by tokens."""
+    user_store = DuckDBStore(tmp_path / "paster.duckdb")
+    rng = np.random.default_rng(9)
+    items = _traffic(rng)
+    for item in items:
+        item.user_id = f"user-{int(rng.integers(0, 300))}"
+    hour = T0 + 2.5 * 86400
+    hour -= hour % 3600
+    items += [normalize_interaction(Interaction(id=f"paste-{k}", model="b", start_time=hour + 600 + k * 900, latency_ms=900.0,
+                                                user_id="user-paster", input_tokens=150_000, input=[Message(role="user", content="doc")]),
+                                    project="p", now=T0 + 30 * 86400) for k in range(2)]  # type: ignore[arg-type]  # fmt: skip
+    user_store.write(items, [], lsn=0)
+    in_hour = Counter(i.user_id for i in items if hour <= float(i.start_time) < hour + 3600)
+    assert sum(calls > 2 for calls in in_hour.values()) >= 20  # outside the top 20 by calls
+    now = T0 + DAYS * 86400
+    found = Monitor(user_store, drift_every=1e12, clock=lambda: now).anomalies("p", now)
+    users = [(a["value"], a["metric"], a["t"]) for a in found if a["dim"] == "user_id"]
+    assert users == [("user-paster", "user_input_tokens", hour)], users
     user_store.close()
 
 

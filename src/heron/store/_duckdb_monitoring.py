@@ -221,14 +221,17 @@ class DuckDBMonitoring:
 
     def busiest_users(self, project: str, start: float, end: float, usual_since: float, *, usual_until: float | None = None,
                       limit: int = 20) -> list[dict[str, Any]]:
-        """The ``limit`` users with the most calls in [start, end): their calls and input tokens there, and their
+        """The ``limit`` users with the most calls in [start, end) and the ``limit`` with the most input tokens
+        (a few calls carrying whole documents is heavy use too): their calls and input tokens there, and their
         busiest hour's calls and input tokens in [usual_since, usual_until or start) (0 for a user not seen then)."""
         rows = self._cursor().execute(
             """
-            WITH now_ AS (
+            WITH per AS (
                 SELECT user_id, count(*) AS calls, coalesce(sum(input_tokens), 0) AS tokens FROM interactions
-                WHERE project = ? AND start_time >= ? AND start_time < ? AND user_id IS NOT NULL
-                GROUP BY user_id ORDER BY calls DESC, user_id LIMIT ?
+                WHERE project = ? AND start_time >= ? AND start_time < ? AND user_id IS NOT NULL GROUP BY user_id
+            ), now_ AS (
+                (SELECT * FROM per ORDER BY calls DESC, user_id LIMIT ?)
+                UNION (SELECT * FROM per ORDER BY tokens DESC, user_id LIMIT ?)
             ), hours AS (
                 SELECT user_id, count(*) AS calls, coalesce(sum(input_tokens), 0) AS tokens FROM interactions
                 WHERE project = ? AND start_time >= ? AND start_time < ? AND user_id IN (SELECT user_id FROM now_)
@@ -237,7 +240,7 @@ class DuckDBMonitoring:
             SELECT n.user_id, n.calls, n.tokens, coalesce(p.calls, 0), coalesce(p.tokens, 0)
             FROM now_ n LEFT JOIN peak p USING (user_id) ORDER BY n.calls DESC, n.user_id
             """,
-            [project, _naive(start), _naive(end), int(limit), project, _naive(usual_since),
+            [project, _naive(start), _naive(end), int(limit), int(limit), project, _naive(usual_since),
              _naive(start if usual_until is None else min(usual_until, start))],
         ).fetchall()
         return [{"user_id": u, "calls": int(c), "tokens": int(t), "peak_calls": int(pc), "peak_tokens": int(pt)}
