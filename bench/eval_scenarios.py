@@ -13,17 +13,22 @@ experiments or PII handling and are listed as not evaluated):
 - ``heavy_user``: one user sends 40x their usual volume with long pasted documents for 3 h (day 5);
 - ``long_replies``: ``atlas-large``'s replies twice as long from day 6 on (a lasting change);
 - ``new_subject``: from day 4 on, lost-luggage questions (a subject the assistant never had) grow
-  linearly from 0 to 30 % of messages over a week, passing 3 % 16.8 h in.
+  linearly from 0 to 30 % of messages over a week, passing 3 % 16.8 h in;
+- ``prompt_regression``: from day 7 10:00 on, half the calls run prompt version ``v8`` (the rest
+  ``v7``); 5 % of answered calls are followed in their conversation by a rephrasing or a complaint,
+  15 % of v8's answers to the documents question (a sixth of asks) -- to be found on
+  ``prompt_version=v8`` within a day.
 
 The bodies go to ``POST /v1/interactions`` of a real server (monitor off while loading, enrichment
 on): the first two days, then -- once they are enriched and the server has fitted its topic model
 from them, as it would on live traffic -- the rest, in time order. The server is then restarted
 with the monitor on: its first pass learns two days and judges the rest by event time. Scored from
 ``GET /v1/incidents``: a class is found when an incident on its segment (or, for the heavy user,
-anywhere) opens within its window (the first 6 h of a lasting change) + 30 min; delay = opened -
-onset. The new subject is scored from ``GET /v1/topics/emerging`` (read before the restart): found
-when a candidate whose examples are mostly lost-luggage questions was detected (event time) within
-24 h of the subject passing 3 %; other candidates are false reports. Incidents on a lasting change's
+anywhere) -- and, for the prompt regression, on a UX metric -- opens within its window (the first 6 h
+of a lasting change, a day for the prompt regression) + 30 min; delay = opened - onset. The new
+subject is scored from ``GET /v1/topics/emerging`` (read before the restart): found when a
+candidate whose examples are mostly lost-luggage questions was detected (event time) within 24 h of
+the subject passing 3 %; other candidates are false reports. Incidents on a lasting change's
 segment after it began are counted apart (repeats: other hours of the day alerting until their
 profile learns the new level), and so are incidents on unassigned messages (``topic_id=-1``) after
 the new subject began (its messages fit no topic and sound unhappy: a sentiment shift there is its
@@ -68,8 +73,14 @@ LUGGAGE_DETAILS = ("It has been two days.", "The tag number ends in {n}.", "It w
                    "The tracker shows it still at the airport.", "Nobody at the counter could help.")  # fmt: skip
 """The new subject: lost luggage, which no other ask is about (each of its messages says bag, suitcase, baggage or luggage)."""
 RAMP_WEEK = 7 * DAY
-NOT_EVALUATED = ("prompt version tripling rephrases (UX metrics per prompt version are not monitored by the hour)",
-                 "A/B test effect (experiments not built)", "PII in messages (PII handling not built)")  # fmt: skip
+FOLLOW_UPS = (("I mean which papers exactly, for {c}?", "Let me ask again: what is required to enter {c}?",
+               "No, I asked about {c} specifically. Can you check?", "Sorry, to be clear: I need the entry requirements for {c}."),
+              ("That doesn't answer my question at all.", "This is useless, it's the same generic list again.",
+               "You're not listening, I asked something else.", "Honestly this is frustrating, none of that helps."))  # fmt: skip
+"""A user asking again: rephrasings, then complaints (written for this scenario, not from Heron's lexicons)."""
+FOLLOW_UP = 0.05
+"""Of answered calls, the share followed by one of them (three times as many for v8's answers on documents)."""
+NOT_EVALUATED = ("A/B test effect (experiments not built)", "PII in messages (PII handling not built)")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,11 @@ class Injected:
     end: float
     segment: tuple[str, str] | None
     """(dim, value) an incident must name; None: any segment counts (no per-user segment is watched)."""
+    within: float = 6 * 3600.0
+    """A lasting change must be found this long after it began (UX drift: a day)."""
+    metrics: tuple[str, ...] = ()
+    """Metrics an incident must include to count (none: any): a new prompt version's volume appearing is not its
+    users' frustration."""
 
 
 def plan(end: float) -> list[Injected]:
@@ -89,6 +105,8 @@ def plan(end: float) -> list[Injected]:
         Injected("heavy_user", start + 4 * DAY + 13 * 3600, start + 4 * DAY + 16 * 3600, None),
         Injected("long_replies", start + 5 * DAY + 9 * 3600, end, ("model", "atlas-large")),
         Injected("new_subject", start + 3 * DAY, end, None),
+        Injected("prompt_regression", start + 6 * DAY + 10 * 3600, end, ("prompt_version", "v8"), within=DAY,
+                 metrics=("frustration_rate", "sentiment_avg", "frustrated", "satisfaction", "thumbs_up")),
     ]
 
 
@@ -112,8 +130,22 @@ def traffic(end: float, injected: list[Injected], seed: int = 5) -> list[dict[st
         if heavy_on:  # usually ~one call an hour; now 40x, with pasted documents
             calls += [("atlas-large", heavy, True) for _ in range(_poisson(rng, 40 / 60))]
         for model, user, pasted in calls:
-            items.append(_call(rng, model, user, pasted, t + rng.uniform(0, 59.9), on))
-    return items
+            item = _call(rng, model, user, pasted, t + rng.uniform(0, 59.9), on)
+            items.append(item)
+            worse = item["prompt_version"] == "v8" and "documents do I need" in item["input"][0]["content"]
+            if item["status"] == "ok" and rng.random() < FOLLOW_UP * (3.0 if worse else 1.0):
+                items.append(_follow_up(rng, item, on))
+    return sorted(items, key=lambda item: item["start_time"])
+
+
+def _follow_up(rng: random.Random, item: dict[str, Any], on: dict[str, Injected]) -> dict[str, Any]:
+    """The same user asking again in the same conversation, a little later: a rephrasing or a complaint."""
+    text = rng.choice(rng.choice(FOLLOW_UPS)).format(c=rng.choice(CITIES))
+    again = _call(rng, item["model"], item["user_id"], False, item["start_time"] + rng.uniform(20, 90), on)
+    again.update(conversation_id=item["conversation_id"], prompt_version=item["prompt_version"],
+                 input=[*item["input"], {"role": "assistant", "content": item["output"]}, {"role": "user", "content": text}])
+    again["input_tokens"] = sum(len(m["content"]) for m in again["input"]) // 4 + 120
+    return again
 
 
 def _call(rng: random.Random, model: str, user: str, pasted: bool, t: float, on: dict[str, Injected]) -> dict[str, Any]:
@@ -136,6 +168,7 @@ def _call(rng: random.Random, model: str, user: str, pasted: bool, t: float, on:
         "latency_ms": 40.0 + rng.random() * 300 if limited else latency, "user_id": user,
         "conversation_id": f"{user}-{int(t // 1800)}", "input": [{"role": "user", "content": ask}],
         "input_tokens": len(ask) // 4 + 120, "status": "error" if failed else "ok",
+        "prompt_version": "v8" if t >= on["prompt_regression"].start and rng.random() < 0.5 else "v7",
     }  # fmt: skip
     if failed:
         item["error_type"] = "RateLimitError" if limited else "APIConnectionError"
@@ -184,8 +217,9 @@ def score(incidents: list[dict[str, Any]], injected: list[Injected], evaluated_d
             continue
         hits = [
             i for i in incidents
-            if case.start - 300 <= i["opened"] <= min(case.end, case.start + 6 * 3600) + 1800
+            if case.start - 300 <= i["opened"] <= min(case.end, case.start + case.within) + 1800
             and (case.segment is None or (i["segment"]["dim"], i["segment"]["value"]) == case.segment)
+            and (not case.metrics or set(i["metrics"]) & set(case.metrics))
         ]  # fmt: skip
         matched |= {i["id"] for i in hits}
         first = min(hits, key=lambda i: i["opened"]) if hits else None
