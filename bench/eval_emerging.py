@@ -22,7 +22,6 @@ Records ``emerging_ramp_found_external`` (share of chatterbot ramps reported in 
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -31,8 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from bench._common import ROOT, record
+from bench._common import record
 from bench.corpora import chatterbot
+from bench.eval_topics import Cached, handwritten
 from heron.enrich.emerging import EmergingTopicDetector
 from heron.enrich.topics import TopicModel
 
@@ -42,7 +42,6 @@ WATCHED = 1_700_000_000.0
 RAMP_START = WATCHED + DAY
 RAMP_WEEK = 7 * DAY
 PASSES_3_PERCENT = RAMP_START + 0.1 * RAMP_WEEK
-HANDWRITTEN = ROOT / "tests" / "enrich" / "data" / "topics_handwritten.jsonl"
 MIN_LINES = 20
 
 
@@ -80,32 +79,19 @@ def ramp(subject_of: Mapping[str, str], new_subject: str | None, embed: Callable
     return reports
 
 
-class Cached:
-    """wordllama embeddings, each distinct line embedded once (the streams repeat lines)."""
-
-    def __init__(self) -> None:
-        from heron.enrich.embeddings import embed
-
-        self._embed = embed
-        self._rows: dict[str, np.ndarray] = {}
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        missing = sorted({t for t in texts if t not in self._rows})
-        if missing:
-            self._rows.update(zip(missing, self._embed(missing), strict=True))
-        return np.array([self._rows[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
+def hand_written() -> dict[str, str]:
+    return dict(zip(*handwritten(), strict=True))
 
 
 def corpora() -> dict[str, dict[str, str]]:
-    hand = {row["text"]: row["topic"] for row in map(json.loads, HANDWRITTEN.read_text().splitlines())}
-    return {"chatterbot-english": dict(chatterbot("english")), "hand-written": hand}
+    return {"chatterbot-english": dict(chatterbot("english")), "hand-written": hand_written()}
 
 
 def main() -> None:
-    embed = Cached()
     outcome: dict[str, dict[str, float]] = {}
     false_reports, streamed_days = 0, 0.0
     for name, subject_of in corpora().items():
+        embed = Cached(list(subject_of))  # every line embedded once: the streams repeat them
         counts: dict[str, int] = {}
         for subject in subject_of.values():
             counts[subject] = counts.get(subject, 0) + 1

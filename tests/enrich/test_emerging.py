@@ -3,13 +3,10 @@ traffic raises nothing."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from bench.eval_emerging import PASSES_3_PERCENT, ramp
+from bench.eval_emerging import PASSES_3_PERCENT, hand_written, ramp
 from heron.demo.generator import DEFAULT_START, Incident, Scenario
 from heron.demo.scenario import DAY
 from heron.enrich.base import Turn
@@ -19,7 +16,6 @@ from heron.errors import ConfigError
 from tests.enrich.test_topics import demo, vectors
 
 ONSET = DEFAULT_START + DAY + 8 * 3600.0
-HANDWRITTEN = Path(__file__).parent / "data" / "topics_handwritten.jsonl"
 
 
 def stream(incident: bool, *, hours: float) -> tuple[TopicModel, EmergingTopicDetector, list[tuple[float, str]],
@@ -66,10 +62,6 @@ def test_no_emergence_on_stable_traffic() -> None:
 
 
 # -- a ramp: hand-written messages (not the demo's), one subject growing from 0 to 30 % over a week ----------
-
-
-def hand_written() -> dict[str, str]:
-    return {row["text"]: row["topic"] for row in map(json.loads, HANDWRITTEN.read_text().splitlines())}
 
 
 def test_a_ramping_subject_is_reported_within_a_day_of_passing_3_percent() -> None:

@@ -77,9 +77,9 @@ class EmergingTopicDetector:
       had before: in the history before the window, or -- once a whole day
       was seen before the window -- on the oldest day seen, up to
       ``memory`` back (a ramp: its last day was already half of today, its
-      first day nothing). A steady trickle
-      the model never covered ("thanks!") is not news, and chance bursts of
-      a subject stay under 5x (ratios of 3-4 happened on stable demo traffic).
+      first day nothing). A steady trickle the model never covered
+      ("thanks!") is not news, and chance bursts of a subject stay under 5x
+      (ratios of 3-4 happened on stable demo traffic).
 
     Messages leaving ``history`` go to the week-long ``memory``, thinned to
     about ``memory_per_hour`` an hour (each kept one standing for those
@@ -296,10 +296,10 @@ class EmergingTopicDetector:
         """Which rows a topic at ``centroid`` would take: within the threshold (or ``floor``, when higher),
         and nearer than any topic."""
         sims = (self._points @ centroid)[rows]  # one product over all rows beats copying the picked ones
-        return np.asarray((sims >= max(self.model.threshold, floor)) & (sims > self._best[rows]))
+        return _taken(sims, self._best[rows], max(self.model.threshold, floor))
 
     def _ramped(self, core: np.ndarray, centroid: np.ndarray, traffic: int, earlier: np.ndarray, traffic_before: int,
-                 first_day: float, traffic_first_day: int, on_first_day: np.ndarray) -> bool:
+                 first_day: float) -> bool:
         """Whether the group's closer half has grown ``ratio`` times since the oldest day seen -- in the
         window, and already in the history before it.
 
@@ -309,9 +309,11 @@ class EmergingTopicDetector:
         centroid is the window's own mean, so the window's messages are close to it by construction
         -- a chance group of unrelated messages looks tight there and nowhere else.
         """
-        floor = float(np.median(self._points[core] @ centroid))
-        then = self._old.members(centroid, floor, first_day, first_day + DAY)
-        then = (then + int(self._members(on_first_day, centroid, floor).sum())) / traffic_first_day
+        floor = max(self.model.threshold, float(np.median(self._points[core] @ centroid)))
+        on_first_day = np.flatnonzero((self._times >= first_day) & (self._times < first_day + DAY))
+        then = self._old.members(centroid, floor, first_day, first_day + DAY) + int(
+            self._members(on_first_day, centroid, floor).sum())
+        then /= max(self._traffic(first_day, first_day + DAY - 60.0), 1)
         now = int(self._members(core, centroid, floor).sum()) / traffic
         grown = int(self._members(earlier, centroid, floor).sum())
         return now >= self.ratio * then and grown >= self.min_size and grown / traffic_before >= self.ratio * then
@@ -342,8 +344,6 @@ class EmergingTopicDetector:
         traffic_before = max(self._traffic(self._now - self.history, since - 60.0), 1)
         first_day = max(self._start, self._now - self.memory)
         ramp = since - first_day >= DAY  # a whole day seen before the window
-        traffic_first_day = max(self._traffic(first_day, first_day + DAY - 60.0), 1)
-        on_first_day = np.flatnonzero((self._times >= first_day) & (self._times < first_day + DAY))
         labels = np.full(len(self._times), NOISE, dtype=np.int64)
         reported: list[tuple[np.ndarray, np.ndarray, float]] = []
         for group in range(int(groups.max()) + 1):
@@ -364,7 +364,7 @@ class EmergingTopicDetector:
             share = len(core) / traffic
             before = int(self._members(earlier, centroid).sum()) / traffic_before
             if share >= self.min_share and (share >= self.ratio * before or ramp and self._ramped(
-                    core, centroid, traffic, earlier, traffic_before, first_day, traffic_first_day, on_first_day)):
+                    core, centroid, traffic, earlier, traffic_before, first_day)):
                 labels[core] = len(reported)
                 reported.append((centroid, core, share))
         if not reported:
@@ -410,7 +410,12 @@ class _Memory:
         """Messages from ``start`` to ``end`` that a topic at ``centroid`` would take (as in ``_members``)."""
         rows = (self.times >= start) & (self.times < end)
         sims = self.points[rows].astype(np.float32) @ centroid
-        return float(self.weights[rows][(sims >= threshold) & (sims > self.best[rows])].sum())
+        return float(self.weights[rows][_taken(sims, self.best[rows], threshold)].sum())
+
+
+def _taken(sims: np.ndarray, best: np.ndarray, threshold: float) -> np.ndarray:
+    """Which messages a topic would take: at least ``threshold`` like it, and more than like their nearest topic."""
+    return np.asarray((sims >= threshold) & (sims > best))
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
